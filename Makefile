@@ -1,0 +1,142 @@
+# nos — one Makefile for the kernel, the ISO, the host unit tests and the
+# test levels.  Read top to bottom: tools and flags, source lists per
+# directory, pattern rules into out/, the two-pass kernel link, the ISO,
+# then the user-facing targets.
+
+# ---------------------------------------------------------------- tools ----
+CC      := clang
+HOSTCC  := clang
+NASM    := nasm
+LD      := ld
+PYTHON  := /usr/bin/python3
+ISO     := nos.iso
+KERNEL  := bin/kernel64.elf
+
+# ---------------------------------------------------------------- flags ----
+COMMON_CFLAGS := -std=c17 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-iquote include -iquote . -MMD -MP -g
+
+KCFLAGS := $(COMMON_CFLAGS) --target=x86_64-none-elf -ffreestanding \
+	-fno-builtin -nostdlib -mcmodel=large -mno-red-zone -mno-mmx \
+	-mno-sse -mno-sse2 -mno-avx -fno-pic -fno-pie -fno-stack-protector \
+	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -O2 \
+	-fno-asynchronous-unwind-tables -DNOS_KERNEL $(EXTRA_CFLAGS)
+
+HOSTCFLAGS := $(COMMON_CFLAGS) -O1 -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -DNOS_HOST
+
+NASMFLAGS := -f elf64 -g -F dwarf -w+all -I include/ -I boot/ -I kernel/
+LDFLAGS   := -nostdlib -z max-page-size=0x1000 -z noexecstack -T build/linker.ld
+
+# -------------------------------------------------------------- sources ----
+# Every directory's sources are picked up by wildcard; a file is part of the
+# kernel by being in one of these directories.
+BOOT_SRCS   := $(wildcard boot/*.asm boot/*.c)
+LIB_SRCS    := $(wildcard lib/*.c lib/*.asm)
+MM_SRCS     := $(wildcard mm/*.c)
+KERN_SRCS   := $(wildcard kernel/*.c kernel/*.asm)
+DRV_SRCS    := $(wildcard drivers/*.c drivers/*/*.c)
+# Boot tests: the portable unit tests plus the machine-only ones.
+KTEST_SRCS  := $(filter-out tests/unit/main.c tests/unit/host_%.c, \
+		 $(wildcard tests/unit/*.c)) $(wildcard tests/kernel/*.c)
+
+KSRCS := $(BOOT_SRCS) $(LIB_SRCS) $(MM_SRCS) $(KERN_SRCS) $(DRV_SRCS) $(KTEST_SRCS)
+KOBJS := $(patsubst %,out/k/%.o,$(KSRCS))
+
+# Host unit tests: lib/ C sources (never the assembly), the pure-logic kernel
+# sources listed here, and every test file.
+UNIT_KERNEL_SRCS := $(wildcard kernel/shell_line.c kernel/shell_parse.c kernel/params.c)
+UNIT_SRCS := $(filter %.c,$(LIB_SRCS)) $(UNIT_KERNEL_SRCS) $(wildcard tests/unit/*.c)
+UNIT_OBJS := $(patsubst %,out/host/%.o,$(UNIT_SRCS))
+UNIT_BIN  := out/unit-tests
+
+.PHONY: all clean deps run debug test unit selftest systest bench check-tools iso
+all: $(ISO) $(KERNEL)
+
+# -------------------------------------------------------- pattern rules ----
+# V=1 shows whole command lines.
+Q := $(if $(V),,@)
+out/k/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
+
+out/k/%.asm.o: %.asm
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  NASM    $<")
+	$(Q)$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) $< -o $@
+
+out/host/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  HOSTCC  $<")
+	$(Q)$(HOSTCC) $(HOSTCFLAGS) -c $< -o $@
+
+# ------------------------------------------------------- two-pass link ----
+# Pass 1 links with an empty symbol table; its text symbols become
+# out/ksyms.asm, and pass 2 links that in.  The table sits after .text and
+# .rodata, so no function moves between the passes — checked below.
+out/ksyms_empty.asm:
+	@mkdir -p out
+	scripts/gen-ksyms.sh /dev/null > $@
+
+out/kernel.pass1.elf: $(KOBJS) out/k/out/ksyms_empty.asm.o build/linker.ld
+	$(LD) $(LDFLAGS) -o $@ $(KOBJS) out/k/out/ksyms_empty.asm.o
+
+out/ksyms.asm: out/kernel.pass1.elf scripts/gen-ksyms.sh
+	scripts/gen-ksyms.sh $< > $@
+
+$(KERNEL): out/kernel.pass1.elf out/k/out/ksyms.asm.o
+	@mkdir -p bin
+	$(LD) $(LDFLAGS) -o $@ $(KOBJS) out/k/out/ksyms.asm.o
+	@scripts/gen-ksyms.sh out/kernel.pass1.elf | cmp -s - <(scripts/gen-ksyms.sh $@) \
+		|| { echo "ksyms: text moved between link passes" >&2; rm -f $@; exit 1; }
+
+out/k/out/%.asm.o: out/%.asm
+	@mkdir -p $(dir $@)
+	$(NASM) $(NASMFLAGS) $< -o $@
+
+# ------------------------------------------------------------------ ISO ----
+$(ISO): $(KERNEL) build/grub.cfg scripts/mkiso.sh
+	scripts/mkiso.sh $(KERNEL) $@ ""
+
+iso: $(ISO)
+
+# ----------------------------------------------------------- unit tests ----
+$(UNIT_BIN): $(UNIT_OBJS)
+	$(HOSTCC) $(HOSTCFLAGS) $^ -o $@
+
+unit: check-tools $(UNIT_BIN)
+	$(UNIT_BIN)
+
+# --------------------------------------------------------- user targets ----
+check-tools:
+	@scripts/install-deps.sh --check-or-install
+
+deps:
+	scripts/install-deps.sh
+
+run: check-tools all
+	scripts/qemu.sh $(ISO)
+
+debug: check-tools all
+	QEMU_EXTRA="-s -S" scripts/qemu.sh $(ISO)
+
+selftest: check-tools all
+	scripts/selftest.sh
+
+systest: check-tools all
+	$(PYTHON) -m pytest -q tests/system
+
+test: check-tools
+	$(MAKE) unit
+	$(MAKE) selftest
+	$(MAKE) systest
+
+bench: check-tools all
+	$(PYTHON) scripts/bench.py
+
+clean:
+	rm -rf out bin $(ISO) bench.json
+
+SHELL := /bin/bash
+-include $(shell find out -name '*.d' 2>/dev/null)

@@ -1,0 +1,15 @@
+/*
+ * kbd.h — the PS/2 keyboard behind the 8042 controller, US layout, polled.
+ */
+#ifndef NOS_KBD_H
+#define NOS_KBD_H
+
+void kbd_init(void);
+/*
+ * Next byte of keyboard input, or -1 when none is waiting.  Keys without an
+ * ASCII code arrive as the ANSI sequences a serial terminal would send
+ * (arrows ESC [ A..D, Delete ESC [ 3 ~), one byte per call.
+ */
+int kbd_trygetc(void);
+
+#endif

@@ -1,0 +1,18 @@
+/*
+ * pit.h — the 8254 programmable interval timer.  For now only channel 2,
+ * whose output can be read back through port 0x61: a clean way to time a
+ * known interval without interrupts (TSC calibration).
+ */
+#ifndef NOS_PIT_H
+#define NOS_PIT_H
+
+#include "types.h"
+
+#define PIT_HZ 1193182u
+
+/* Start channel 2 counting down @ticks once (1 ≤ ticks ≤ 65535). */
+void pit_ch2_start(u16 ticks);
+/* True once the count started by pit_ch2_start() reached zero. */
+bool pit_ch2_done(void);
+
+#endif

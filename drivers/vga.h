@@ -1,0 +1,14 @@
+/*
+ * vga.h — the 80×25 VGA text screen.
+ */
+#ifndef NOS_VGA_H
+#define NOS_VGA_H
+
+#include "types.h"
+
+void vga_init(void);
+/* Write bytes: handles '\n', '\r', '\b', '\t'; scrolls at the bottom. */
+void vga_write(const char *buf, size_t len);
+void vga_clear(void);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * console.c — fan-out of output to, and fan-in of input from, the console
+ * devices (see console.h).
+ *
+ * Which devices are used is decided once by the `console=` parameter:
+ * `serial` is COM1 only, `vga` is the screen and keyboard only, and the
+ * default is both.  Input is polled until the interrupts issue makes the
+ * devices interrupt-driven; console_getc() spins with `pause` in between.
+ */
+#include "kernel/console.h"
+#include "drivers/kbd.h"
+#include "drivers/serial.h"
+#include "drivers/vga.h"
+#include "kernel/params.h"
+#include "kernel/spinlock.h"
+#include "kernel/x86.h"
+
+KPARAM(console, "console", "serial|vga", "use only this console (default: both)");
+
+static bool use_serial = true, use_vga = true;
+static volatile bool shell_active;
+static spinlock_t console_lock = SPINLOCK_INIT; /* serialises device output */
+
+void console_init(void)
+{
+	serial_init();
+	vga_init();
+	kbd_init();
+}
+
+/* Apply `console=`; called once parameters are parsed. */
+void console_apply_params(void);
+
+void console_apply_params(void)
+{
+	if (param_is("console", "serial"))
+		use_vga = false;
+	else if (param_is("console", "vga"))
+		use_serial = false;
+}
+
+void console_write(const char *buf, size_t len)
+{
+	u64 flags = spin_lock_irqsave(&console_lock);
+
+	if (use_serial)
+		serial_write(buf, len);
+	if (use_vga)
+		vga_write(buf, len);
+	spin_unlock_irqrestore(&console_lock, flags);
+}
+
+int console_trygetc(void)
+{
+	int c = -1;
+
+	if (use_serial)
+		c = serial_trygetc();
+	if (c < 0 && use_vga)
+		c = kbd_trygetc();
+	return c;
+}
+
+int console_getc(void)
+{
+	int c;
+
+	while ((c = console_trygetc()) < 0)
+		cpu_relax();
+	return c;
+}
+
+void console_clear(void)
+{
+	if (use_vga)
+		vga_clear();
+	if (use_serial)
+		serial_write("\033[H\033[2J", 7);
+}
+
+void console_set_shell_active(bool active)
+{
+	shell_active = active;
+}
+
+bool console_shell_active(void)
+{
+	return shell_active;
+}

@@ -1,0 +1,32 @@
+/*
+ * console.h — the kernel console: where kernel messages and the interactive
+ * shell meet the serial port and the VGA screen + PS/2 keyboard.
+ *
+ * Output goes to every enabled console device (kernel parameter
+ * `console=serial|vga` picks one; the default is both).  Input is read from
+ * every enabled input device.  Keyboard keys that have no ASCII code are
+ * turned into the ANSI sequences a serial terminal sends (Up = ESC [ A,
+ * Down = ESC [ B, Right = ESC [ C, Left = ESC [ D), so the shell sees one
+ * byte stream whatever the device.
+ *
+ * While a shell session is active (console_set_shell_active(true)) kernel
+ * messages go only to dmesg, not to the screen.
+ */
+#ifndef NOS_CONSOLE_H
+#define NOS_CONSOLE_H
+
+#include "types.h"
+
+void console_init(void);
+/* Write bytes to every enabled console ('\n' becomes CR LF on serial). */
+void console_write(const char *buf, size_t len);
+/* Next input byte, waiting for one. */
+int console_getc(void);
+/* Next input byte, or -1 when none is waiting. */
+int console_trygetc(void);
+/* Clear the screen (VGA) / terminal (serial, via ANSI). */
+void console_clear(void);
+void console_set_shell_active(bool active);
+bool console_shell_active(void);
+
+#endif

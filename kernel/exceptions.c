@@ -1,0 +1,38 @@
+/*
+ * exceptions.c — what happens when an interrupt or exception arrives.
+ *
+ * isr.asm hands every vector to isr_dispatch().  A CPU exception (vectors
+ * 0-31) in the kernel is a kernel bug: it panics with the exception's name
+ * and the full register frame.  Other vectors have no handler until the
+ * interrupts issue adds IRQ dispatch; one that arrives anyway is counted and
+ * logged, not fatal.
+ */
+#include "kernel/panic.h"
+#include "kernel/printk.h"
+#include "kernel/regs.h"
+
+static const char *const exception_names[32] = {
+	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+	"#BR bound range exceeded", "#UD invalid opcode", "#NM device not available",
+	"#DF double fault", "coprocessor segment overrun", "#TS invalid TSS",
+	"#NP segment not present", "#SS stack-segment fault", "#GP general protection",
+	"#PF page fault", "reserved (15)", "#MF x87 floating-point error",
+	"#AC alignment check", "#MC machine check", "#XM SIMD floating-point error",
+	"#VE virtualization exception", "#CP control protection", "reserved (22)",
+	"reserved (23)", "reserved (24)", "reserved (25)", "reserved (26)",
+	"reserved (27)", "#HV hypervisor injection", "#VC VMM communication",
+	"#SX security exception", "reserved (31)",
+};
+
+static u64 stray_interrupts;
+
+void isr_dispatch(struct regs *r);
+
+void isr_dispatch(struct regs *r)
+{
+	if (r->vector < 32)
+		panic_regs(r, "%s (vector %llu)", exception_names[r->vector],
+			   (unsigned long long)r->vector);
+	if (stray_interrupts++ < 10)
+		pr_warn("irq: unexpected interrupt on vector %llu", (unsigned long long)r->vector);
+}

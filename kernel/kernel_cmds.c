@@ -1,0 +1,133 @@
+/*
+ * kernel_cmds.c — shell commands that show the kernel itself: version,
+ * cls, dmesg, cpu and panic.
+ */
+#include "config.h"
+#include "kernel/console.h"
+#include "kernel/cpu.h"
+#include "kernel/panic.h"
+#include "kernel/printk.h"
+#include "kernel/shell.h"
+#include "kernel/time.h"
+#include "kernel/x86.h"
+#include "lib/string.h"
+
+static int cmd_version(struct sh *sh, int argc, char **argv)
+{
+	sh_printf(sh, "nos %s x86_64 (clang %s, built %s %s)\n", NOS_VERSION, CLANG_VERSION,
+		  __DATE__, __TIME__);
+	return 0;
+}
+SHELL_CMD("version", "", "show the kernel version", 0, 0, cmd_version);
+
+static int cmd_cls(struct sh *sh, int argc, char **argv)
+{
+	console_clear();
+	return 0;
+}
+SHELL_CMD("cls", "", "clear the screen", 0, 0, cmd_cls);
+
+struct dmesg_filter {
+	struct sh *sh;
+	const char *filter;
+};
+
+static void dmesg_line(const char *line, enum log_level level, void *arg)
+{
+	struct dmesg_filter *f = arg;
+
+	if (!f->filter || strstr(line, f->filter))
+		sh_printf(f->sh, "%s\n", line);
+}
+
+static int cmd_dmesg(struct sh *sh, int argc, char **argv)
+{
+	struct dmesg_filter f = { sh, argc > 1 ? argv[1] : NULL };
+
+	dmesg_for_each(dmesg_line, &f);
+	return 0;
+}
+SHELL_CMD("dmesg", "[filter]", "show kernel messages (only lines containing filter)", 0, 1,
+	  cmd_dmesg);
+
+static const struct {
+	u8 reg; /* 0: CPUID 1 EDX, 1: CPUID 1 ECX, 2: 0x80000001 EDX, 3: 7.0 EBX */
+	u8 bit;
+	const char *name;
+} cpu_features[] = {
+	{ 0, 4, "tsc" }, { 0, 5, "msr" }, { 0, 6, "pae" }, { 0, 9, "apic" },
+	{ 0, 13, "pge" }, { 0, 25, "sse" }, { 0, 26, "sse2" }, { 1, 0, "sse3" },
+	{ 1, 19, "sse4.1" }, { 1, 20, "sse4.2" }, { 1, 21, "x2apic" }, { 1, 24, "tsc-deadline" },
+	{ 1, 28, "avx" }, { 1, 30, "rdrand" }, { 1, 31, "hypervisor" }, { 2, 11, "syscall" },
+	{ 2, 20, "nx" }, { 2, 26, "pdpe1gb" }, { 2, 27, "rdtscp" }, { 2, 29, "lm" },
+	{ 3, 0, "fsgsbase" }, { 3, 7, "smep" }, { 3, 18, "rdseed" }, { 3, 20, "smap" },
+};
+
+static void cpu_print_features(struct sh *sh, const struct cpu_info *ci)
+{
+	const u32 regs[4] = { ci->feat_edx, ci->feat_ecx, ci->ext_feat_edx, ci->feat7_ebx };
+
+	sh_printf(sh, "  features:");
+	for (size_t i = 0; i < ARRAY_SIZE(cpu_features); i++)
+		if (regs[cpu_features[i].reg] & (1u << cpu_features[i].bit))
+			sh_printf(sh, " %s", cpu_features[i].name);
+	sh_printf(sh, "\n");
+}
+
+static int cmd_cpu(struct sh *sh, int argc, char **argv)
+{
+	struct cpu_info ci;
+
+	cpu_identify(&ci);
+	sh_printf(sh, "cpu%u: apic %u, %s, %s, family %u model %u stepping %u\n", cpu_id(),
+		  ci.apic_id, ci.vendor, ci.brand[0] ? ci.brand : "(no brand string)",
+		  ci.family, ci.model, ci.stepping);
+	sh_printf(sh, "  cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx\n",
+		  (unsigned long long)read_cr0(), (unsigned long long)read_cr3(),
+		  (unsigned long long)read_cr4(), (unsigned long long)rdmsr(MSR_EFER));
+	sh_printf(sh, "  tsc %llu kHz\n", (unsigned long long)(time_tsc_hz() / 1000));
+	cpu_print_features(sh, &ci);
+	return 0;
+}
+SHELL_CMD("cpu", "", "show the CPUs: identity, control registers, features", 0, 0, cmd_cpu);
+
+/* Deliberate faults, each in its own function so the backtrace names it. */
+#define PANIC_PF_ADDR 0xdead000UL
+
+static __noinline void panic_pagefault(void)
+{
+	*(volatile u64 *)PANIC_PF_ADDR = 1;
+}
+
+static __noinline void panic_divzero(void)
+{
+	u32 zero = 0;
+
+	/* In assembly: the compiler may not reason away a division by zero. */
+	__asm__ __volatile__("movl $1, %%eax; xorl %%edx, %%edx; divl %0"
+			     : : "r"(zero) : "eax", "edx");
+}
+
+static __noinline void panic_ud(void)
+{
+	__asm__ __volatile__("ud2");
+}
+
+static int cmd_panic(struct sh *sh, int argc, char **argv)
+{
+	const char *type = argc > 1 ? argv[1] : "direct";
+
+	if (strcmp(type, "direct") == 0)
+		panic("panic requested from the shell");
+	else if (strcmp(type, "pagefault") == 0)
+		panic_pagefault();
+	else if (strcmp(type, "divzero") == 0)
+		panic_divzero();
+	else if (strcmp(type, "ud") == 0)
+		panic_ud();
+	else
+		return sh_error(sh, "unknown type '%s'", type);
+	return sh_error(sh, "'%s' did not fault", type);
+}
+SHELL_CMD("panic", "[direct|pagefault|divzero|ud]", "crash the kernel on purpose (test the panic report)",
+	  0, 1, cmd_panic);

@@ -1,0 +1,72 @@
+/*
+ * main.c — kmain, the order in which the kernel comes up.
+ *
+ * boot.asm arrives here on the BSP in 64-bit mode, on the BSP stack, with
+ * the boot page tables (low 4 GiB at 0 and at the direct map) and
+ * interrupts off.  The order below matters:
+ *   1. console devices first, so that every later step can report;
+ *   2. descriptor tables, so a fault from here on gives a panic report,
+ *      not a triple fault; then the identity map goes, so a stray low
+ *      pointer faults instead of quietly working;
+ *   3. the TSC calibration, which gives dmesg its timestamps;
+ *   4. the boot information and kernel parameters;
+ *   5. boot tests when `selftest` was given, else the shell.
+ */
+#include "boot/mb2.h"
+#include "config.h"
+#include "kernel/console.h"
+#include "kernel/cpu.h"
+#include "kernel/params.h"
+#include "kernel/power.h"
+#include "kernel/printk.h"
+#include "kernel/selftest.h"
+#include "kernel/shell.h"
+#include "kernel/time.h"
+#include "kernel/x86.h"
+#include "mm/addr.h"
+
+KPARAM(selftest, "selftest", "", "run the boot tests, then leave QEMU with the result");
+KPARAM(smp, "smp", "off|on", "smp=off runs on the boot CPU alone");
+
+extern u64 boot_pml4[512];
+void console_apply_params(void);
+void kmain(u32 magic, u64 info_phys, u64 entry_tsc);
+
+/* Drop the identity map boot.asm needed to reach the higher half. */
+static void unmap_identity(void)
+{
+	u64 *pml4 = phys_to_virt((u64)boot_pml4);
+
+	pml4[0] = 0;
+	write_cr3(read_cr3());
+}
+
+static void boot_report(void)
+{
+	pr_info("boot: loader '%s', command line '%s'", boot_info.loader, boot_info.cmdline);
+	pr_info("boot: %u memory map entries, ACPI RSDP %s, %u unknown boot tags",
+		boot_info.mmap_count, boot_info.rsdp_len == 36 ? "2.0+" :
+		boot_info.rsdp_len ? "1.0" : "absent", boot_info.unknown_tags);
+}
+
+void kmain(u32 magic, u64 info_phys, u64 entry_tsc)
+{
+	console_init();
+	cpu_init_tables(0);
+	unmap_identity();
+	pr_info("nos %s starting (x86_64, built with clang %s)", NOS_VERSION, CLANG_VERSION);
+	time_init(entry_tsc);
+	if (magic == MB2_BOOTLOADER_MAGIC)
+		mb2_parse(phys_to_virt(info_phys), info_phys);
+	params_init(boot_info.cmdline);
+	console_apply_params();
+	boot_report();
+	if (param_is("selftest", NULL))
+		selftest_boot_and_exit();
+	pr_info("boot: shell ready in %llu.%03llu ms since kernel entry",
+		(unsigned long long)(time_ns() / 1000000),
+		(unsigned long long)(time_ns() / 1000 % 1000));
+	shell_run_console();
+	pr_info("shell exited; halting");
+	power_halt();
+}

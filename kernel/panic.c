@@ -1,0 +1,173 @@
+/*
+ * panic.c — the panic report and the frame-pointer backtrace.
+ *
+ * The kernel is built with frame pointers, so every C function's frame
+ * starts with the caller's RBP followed by the return address.  The walk
+ * follows that chain while it stays inside kernel memory, 8-byte aligned
+ * and strictly upwards (a corrupted chain must end the walk, not loop or
+ * fault).  Each return address is symbolized through ksyms; the lookup uses
+ * addr - 1 so that a call that is the last instruction of a function is
+ * attributed to that function, not to the next.
+ *
+ * The report goes straight to the console devices, bypassing the shell's
+ * quiet mode, because it is the last thing the machine will say.  Only the
+ * first CPU to panic reports; a panic inside the report (a nested panic)
+ * prints one line and halts.
+ */
+#include "kernel/panic.h"
+#include "config.h"
+#include "kernel/console.h"
+#include "kernel/cpu.h"
+#include "kernel/ksyms.h"
+#include "kernel/regs.h"
+#include "kernel/x86.h"
+#include "lib/format.h"
+#include "lib/string.h"
+
+#define BACKTRACE_MAX 32
+
+extern char __text_start[], __kernel_end[];
+
+static volatile int panic_depth;
+
+static void panic_out(const char *line, void *arg)
+{
+	console_set_shell_active(false);
+	console_write(line, strlen(line));
+}
+
+static void panic_printf(const char *fmt, ...) __printf(1, 2);
+
+static void panic_printf(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	panic_out(line, NULL);
+}
+
+/*
+ * Could @addr hold a stack frame?  Stacks live in the kernel's direct map;
+ * until the memory manager owns page tables the boot tables map the low
+ * 4 GiB there, so that is the range a frame may be read from.
+ */
+static bool frame_readable(u64 addr)
+{
+	return addr >= KERNEL_DIRECT_MAP && addr < KERNEL_DIRECT_MAP + (4ULL << 30) - 16 &&
+	       IS_ALIGNED(addr, 8);
+}
+
+static void print_frame(unsigned n, u64 addr, u64 lookup,
+			void (*print)(const char *line, void *arg), void *arg)
+{
+	char line[160];
+	u64 off, size;
+	const char *name = ksyms_lookup(lookup, &off, &size);
+
+	if (name)
+		snprintf(line, sizeof(line), "  #%u 0x%016llx %s+0x%llx/0x%llx\n", n,
+			 (unsigned long long)addr, name, (unsigned long long)(addr - lookup + off),
+			 (unsigned long long)size);
+	else
+		snprintf(line, sizeof(line), "  #%u 0x%016llx ?\n", n, (unsigned long long)addr);
+	print(line, arg);
+}
+
+unsigned backtrace_print(u64 rip, u64 rbp, bool rip_is_return,
+			 void (*print)(const char *line, void *arg), void *arg)
+{
+	unsigned n = 0;
+
+	print_frame(n++, rip, rip_is_return ? rip - 1 : rip, print, arg);
+	while (n < BACKTRACE_MAX && frame_readable(rbp)) {
+		const u64 *frame = (const u64 *)rbp;
+		u64 ret = frame[1];
+
+		if (ret < (u64)__text_start || ret >= (u64)__kernel_end)
+			break;
+		print_frame(n++, ret, ret - 1, print, arg);
+		if (frame[0] <= rbp)
+			break;
+		rbp = frame[0];
+	}
+	return n;
+}
+
+static void print_regs(const struct regs *r)
+{
+	panic_printf("rip=0x%016llx rsp=0x%016llx rbp=0x%016llx rflags=0x%08llx\n",
+		     (unsigned long long)r->rip, (unsigned long long)r->rsp,
+		     (unsigned long long)r->rbp, (unsigned long long)r->rflags);
+	panic_printf("rax=0x%016llx rbx=0x%016llx rcx=0x%016llx rdx=0x%016llx\n",
+		     (unsigned long long)r->rax, (unsigned long long)r->rbx,
+		     (unsigned long long)r->rcx, (unsigned long long)r->rdx);
+	panic_printf("rsi=0x%016llx rdi=0x%016llx r8 =0x%016llx r9 =0x%016llx\n",
+		     (unsigned long long)r->rsi, (unsigned long long)r->rdi,
+		     (unsigned long long)r->r8, (unsigned long long)r->r9);
+	panic_printf("r10=0x%016llx r11=0x%016llx r12=0x%016llx r13=0x%016llx\n",
+		     (unsigned long long)r->r10, (unsigned long long)r->r11,
+		     (unsigned long long)r->r12, (unsigned long long)r->r13);
+	panic_printf("r14=0x%016llx r15=0x%016llx cs=0x%llx ss=0x%llx\n",
+		     (unsigned long long)r->r14, (unsigned long long)r->r15,
+		     (unsigned long long)r->cs, (unsigned long long)r->ss);
+	panic_printf("cr0=0x%016llx cr3=0x%016llx cr4=0x%016llx\n",
+		     (unsigned long long)read_cr0(), (unsigned long long)read_cr3(),
+		     (unsigned long long)read_cr4());
+}
+
+static __noreturn void panic_report(const struct regs *r, const char *fmt, va_list ap)
+{
+	char reason[160];
+
+	cli();
+	if (__atomic_fetch_add(&panic_depth, 1, __ATOMIC_SEQ_CST) != 0) {
+		if (panic_depth == 2)
+			panic_out("*** nested panic; halting ***\n", NULL);
+		halt_forever();
+	}
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	panic_printf("\n*** KERNEL PANIC on cpu %u: %s ***\n", cpu_id(), reason);
+	if (r->vector < 32)
+		panic_printf("error code: 0x%016llx\ncr2: 0x%016llx\n",
+			     (unsigned long long)r->error, (unsigned long long)read_cr2());
+	print_regs(r);
+	panic_out("backtrace:\n", NULL);
+	backtrace_print(r->rip, r->rbp, r->vector >= 32, panic_out, NULL);
+	panic_out("*** system halted ***\n", NULL);
+	/* The SMP issue stops the other CPUs here with an NMI. */
+	halt_forever();
+}
+
+__noreturn void panic_regs(const struct regs *regs, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	panic_report(regs, fmt, ap);
+}
+
+/* Capture the caller's context so a direct panic reports like a fault. */
+__noreturn __noinline void panic(const char *fmt, ...)
+{
+	struct regs r;
+	u16 cs, ss;
+	va_list ap;
+
+	memset(&r, 0, sizeof(r));
+	r.vector = ~0ULL; /* not an exception */
+	r.rip = (u64)__builtin_return_address(0);
+	r.rbp = *(u64 *)__builtin_frame_address(0); /* the caller's frame */
+	r.rsp = (u64)__builtin_frame_address(0) + 16;
+	__asm__ __volatile__("movq %%rbx, %0; movq %%r12, %1; movq %%r13, %2"
+			     : "=m"(r.rbx), "=m"(r.r12), "=m"(r.r13));
+	__asm__ __volatile__("movq %%r14, %0; movq %%r15, %1; pushfq; popq %2"
+			     : "=m"(r.r14), "=m"(r.r15), "=r"(r.rflags));
+	__asm__ __volatile__("movw %%cs, %0; movw %%ss, %1" : "=r"(cs), "=r"(ss));
+	r.cs = cs;
+	r.ss = ss;
+	va_start(ap, fmt);
+	panic_report(&r, fmt, ap);
+}

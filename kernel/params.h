@@ -1,0 +1,69 @@
+/*
+ * params.h — kernel parameters from the Multiboot2 command line.
+ *
+ * The command line is a space-separated list of `name` and `name=value`
+ * words.  A subsystem declares each parameter it reads with KPARAM() next
+ * to the code that uses it; the parser accepts only declared names, checks
+ * the value against the declared choices, and reports everything else
+ * (unknown name, bad value, a value given to a flag, a missing value) through
+ * a report callback — the kernel sends those lines to dmesg — and ignores it.
+ * When a parameter is given twice the last one wins.
+ *
+ * The parser is pure (no kernel services) so the host unit tests run it; a
+ * `struct param_set` holds one parsed command line.
+ */
+#ifndef NOS_PARAMS_H
+#define NOS_PARAMS_H
+
+#include "types.h"
+#include "compiler.h"
+
+#define PARAM_CMDLINE_MAX 1024
+#define PARAM_MAX 32
+
+struct kparam {
+	const char *name;
+	/*
+	 * NULL: any non-empty value; "": a flag that takes no value;
+	 * otherwise the accepted values separated by '|', e.g. "serial|vga".
+	 */
+	const char *choices;
+	const char *help;
+};
+
+#define KPARAM(ident_, name_, choices_, help_)                                 \
+	static const struct kparam kparam_desc_##ident_ = {                    \
+		.name = name_, .choices = choices_, .help = help_,             \
+	};                                                                     \
+	static const struct kparam *const kparam_ptr_##ident_                  \
+		__section("kparams") __used __aligned(8) = &kparam_desc_##ident_
+
+struct param_set {
+	char buf[PARAM_CMDLINE_MAX]; /* the words, NUL-separated */
+	unsigned count;
+	const char *name[PARAM_MAX];
+	const char *value[PARAM_MAX]; /* "" for a flag */
+};
+
+typedef void (*param_report_fn)(const char *msg, void *arg);
+
+/*
+ * Parse @cmdline against the @ndefs declarations in @defs into @set.
+ * Every rejected word is reported once through @report.  Returns the number
+ * of rejected words (0 when all were accepted).
+ */
+int params_parse(struct param_set *set, const struct kparam *const *defs, size_t ndefs,
+		 const char *cmdline, param_report_fn report, void *arg);
+
+/* Value of @name in @set: "" for a flag, NULL when absent. */
+const char *params_lookup(const struct param_set *set, const char *name);
+
+/* The kernel's own parameters (parsed once at boot by params_init). */
+void params_init(const char *cmdline);
+const char *param_get(const char *name);
+/* True when @name is present and (when @value is not NULL) equals @value. */
+bool param_is(const char *name, const char *value);
+/* The command line as the boot loader gave it. */
+const char *param_cmdline(void);
+
+#endif

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# qemu.sh [IMAGE.iso] — boot nos in QEMU with the serial console on this
+# terminal (Ctrl-A X quits).  Works without a display.
+#   NOS_ACCEL=kvm   use KVM instead of TCG (needs a usable /dev/kvm)
+#   NOS_SMP=N       number of CPUs (default 2)
+#   NOS_MEM=SIZE    memory (default 512M)
+#   QEMU_EXTRA=...  more QEMU arguments (make debug adds "-s -S")
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+iso=${1:-$here/nos.iso}
+case "${NOS_ACCEL:-tcg}" in
+kvm) accel=(-accel kvm -cpu host) ;;
+tcg) accel=(-accel tcg -cpu max) ;;
+*) echo "qemu.sh: NOS_ACCEL must be tcg or kvm" >&2; exit 2 ;;
+esac
+# shellcheck disable=SC2086
+exec qemu-system-x86_64 "${accel[@]}" -smp "${NOS_SMP:-2}" -m "${NOS_MEM:-512M}" \
+	-cdrom "$iso" -boot d -display none -serial mon:stdio \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 ${QEMU_EXTRA:-}

@@ -1,0 +1,170 @@
+"""
+conftest.py — pytest fixtures for the nos system tests.
+
+Fixtures
+  nos_build   (session) runs `make all` once (NOS_NO_BUILD=1 skips it) and
+              knows the tree: repo path, NOS_VERSION, kernel ELF path.
+  iso_cache   (session) ISOs per kernel command line (scripts/mkiso.sh),
+              built into a session temp dir the first time they are asked for.
+  shared_vm   (function) a VM booted once per session with the default ISO
+              and shared by every test that only runs well-behaved commands.
+              If a test leaves it unfit (panic, dead QEMU, no prompt), the
+              next test that asks gets a freshly booted one.
+  module_vm   (function) the same, but one VM per test module: for tests
+              that change the kernel's state (e.g. run the boot tests) and
+              should not do it to the session's shared VM.
+  boot_vm     (function) factory for fresh VMs: boot_vm(cmdline="", smp=2,
+              wait=True) -> NosVM.  Every VM it made is closed at teardown.
+              Use it for anything that panics, reboots or needs parameters.
+
+Environment
+  NOS_ACCEL=kvm         KVM instead of TCG
+  NOS_SMP, NOS_MEM      CPUs and memory of the shared VM and the default for
+                        boot_vm (2 and 512M)
+  NOS_TIMEOUT_SCALE     multiply every timeout
+  NOS_NO_BUILD=1        do not run make (use the tree as it is)
+
+Failures
+  When a test fails, every VM it used keeps its serial log, and the report
+  gets a "nos serial logs" section with each log's path and its last lines.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+import nos_harness as nh
+
+
+class Build:
+    """What the tests need to know about the built tree."""
+
+    def __init__(self, repo):
+        self.repo = Path(repo)
+        self.version = nh.read_version(repo)
+        self.kernel = self.repo / "bin" / "kernel64.elf"
+        self.iso = self.repo / "nos.iso"
+
+
+@pytest.fixture(scope="session")
+def nos_build():
+    if os.environ.get("NOS_NO_BUILD") != "1":
+        try:
+            nh.build(nh.REPO)
+        except nh.NosError as e:
+            pytest.exit(str(e), returncode=2)
+    b = Build(nh.REPO)
+    if not b.iso.exists() or not b.kernel.exists():
+        pytest.exit("nos.iso / bin/kernel64.elf missing (run make)", returncode=2)
+    return b
+
+
+@pytest.fixture(scope="session")
+def iso_cache(nos_build, tmp_path_factory):
+    return nh.IsoCache(tmp_path_factory.mktemp("isos"), nos_build.repo)
+
+
+def _track(request, vm):
+    """Remember that the running test used @vm (for logs on failure)."""
+    if not hasattr(request.node, "_nos_vms"):
+        request.node._nos_vms = []
+    request.node._nos_vms.append(vm)
+
+
+class _VMHolder:
+    """A VM shared by several tests, rebooted when a test leaves it unfit."""
+
+    def __init__(self, iso, name):
+        self.iso = iso
+        self.name = name
+        self.vm = None
+        self.count = 0
+
+    def get(self):
+        if self.vm is not None and not self.vm.healthy:
+            self.vm.keep_log = True  # whatever broke it is in this log
+            self.vm.close()
+            self.vm = None
+        if self.vm is None:
+            self.count += 1
+            self.vm = nh.NosVM(self.iso, name=f"{self.name}-{self.count}")
+            self.vm.start()
+            self.vm.wait_boot()
+        return self.vm
+
+    def close(self):
+        if self.vm is not None:
+            self.vm.close()
+
+
+@pytest.fixture(scope="session")
+def _shared_holder(nos_build):
+    holder = _VMHolder(nos_build.iso, "shared")
+    yield holder
+    holder.close()
+
+
+@pytest.fixture(scope="module")
+def _module_holder(request, nos_build):
+    holder = _VMHolder(nos_build.iso, request.module.__name__)
+    yield holder
+    holder.close()
+
+
+@pytest.fixture
+def shared_vm(request, _shared_holder):
+    vm = _shared_holder.get()
+    _track(request, vm)
+    return vm
+
+
+@pytest.fixture
+def module_vm(request, _module_holder):
+    vm = _module_holder.get()
+    _track(request, vm)
+    return vm
+
+
+@pytest.fixture
+def boot_vm(request, nos_build, iso_cache):
+    made = []
+
+    def boot(cmdline="", smp=None, mem=None, wait=True, **kw):
+        """Start a VM with kernel command line @cmdline; wait for the prompt
+        unless @wait is false."""
+        name = f"{request.node.name}-{len(made)}"
+        vm = nh.NosVM(iso_cache.get(cmdline), smp=smp, mem=mem, name=name,
+                      **kw)
+        made.append(vm)
+        _track(request, vm)
+        vm.start()
+        if wait:
+            vm.wait_boot()
+        return vm
+
+    yield boot
+    for vm in made:
+        vm.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if not rep.failed:
+        return
+    vms = getattr(item, "_nos_vms", [])
+    for vm in vms:
+        vm.keep_log = True
+    if vms:
+        rep.sections.append(("nos serial logs", _describe_logs(vms)))
+
+
+def _describe_logs(vms):
+    parts = []
+    for vm in vms:
+        tail = vm.transcript.replace("\r\n", "\n").split("\n")[-25:]
+        parts.append(f"{vm.name}: {vm.log_path}\n  last lines:\n    "
+                     + "\n    ".join(repr(t)[1:-1] for t in tail))
+    return "\n".join(parts)
