@@ -18,6 +18,7 @@ if [ "$elf" = /dev/null ]; then
 	exit 0
 fi
 nm -n -S --defined-only "$elf" | awk '
+	BEGIN { n = 0 }
 	NF == 4 && $3 ~ /^[tTwW]$/ { addr[n] = $1; size[n] = $2; name[n] = $4; n++; next }
 	NF == 3 && $2 ~ /^[tTwW]$/ { addr[n] = $1; size[n] = ""; name[n] = $3; n++; next }
 	END {

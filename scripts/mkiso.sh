@@ -6,12 +6,12 @@ set -euo pipefail
 kernel=$1 out=$2 cmdline=${3:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/boot/grub"
-cp "$kernel" "$tmp/boot/kernel64.elf"
+mkdir -p "$tmp/iso/boot/grub"
+cp "$kernel" "$tmp/iso/boot/kernel64.elf"
 here=$(cd "$(dirname "$0")/.." && pwd)
-sed "s|@CMDLINE@|$cmdline|" "$here/build/grub.cfg" > "$tmp/boot/grub/grub.cfg"
+sed "s|@CMDLINE@|$cmdline|" "$here/build/grub.cfg" > "$tmp/iso/boot/grub/grub.cfg"
 # Only the i386-pc (BIOS) platform: QEMU's default firmware is SeaBIOS.
-grub-mkrescue -d /usr/lib/grub/i386-pc -o "$out.tmp" "$tmp" \
+grub-mkrescue -d /usr/lib/grub/i386-pc -o "$out.tmp" "$tmp/iso" \
 	--install-modules="multiboot2 normal iso9660 biosdisk serial terminal" \
 	--locales= --fonts= --themes= >"$tmp/log" 2>&1 \
 	|| { cat "$tmp/log" >&2; exit 1; }

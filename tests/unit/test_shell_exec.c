@@ -365,11 +365,25 @@ KTEST(shell_exec, printf_long_output_is_complete)
 			 8u, 8u, 4000000000u);
 	TE_EXPECT_PRINTF("%s|%ld|%lu|%lld|%llx|%zu|%zd|%hhd|%hu|%c|%%", te_long,
 			 -1L, 2UL, -3LL, 0x123456789abcdefULL, (size_t)77,
-			 (ptrdiff_t)-5, 300, 70000, 'q');
+			 (ptrdiff_t)-5, (signed char)-3,
+			 (unsigned short)65000, 'q');
 	TE_EXPECT_PRINTF("%s|%.3s|%10.2s|%-10s|%.*s|%s", te_long, "abcdef", "xyz",
 			 "left", 2, "star", nul);
 	TE_EXPECT_PRINTF("%s|%*d|%-*d|%*d|%.5d|%08.3d|%.0d|%p|%p", te_long, 6, 1,
 			 6, 2, -6, 3, 42, 7, 0, ptr, (void *)NULL);
 	TE_EXPECT_PRINTF("%600d|%-700s|%0*d|%#0*x", 5, "pad", 900, -1, 20, 0xfu);
 	TE_EXPECT_PRINTF("%s%s%s%s%s", te_long, te_long, te_long, te_long, te_long);
+	TE_EXPECT_PRINTF("%s|%hd|%hhu|%jd|%ju|%td", te_long, (short)-7,
+			 (unsigned char)200, (intmax_t)-8, (uintmax_t)9,
+			 (ptrdiff_t)-10);
+}
+
+/* An unknown conversion is printed as written, on both paths. */
+KTEST(shell_exec, printf_unknown_conversion)
+{
+	const char *fmt = "%s|%-4y|%d";
+
+	memset(te_long, 'L', sizeof(te_long) - 1);
+	TE_EXPECT_PRINTF(fmt, "short", 5);
+	TE_EXPECT_PRINTF(fmt, te_long, 5);
 }

@@ -22,7 +22,7 @@
 struct tl_term {
 	char raw[TL_RAW_MAX]; /* every echoed byte, while it fits */
 	size_t raw_len;
-	char row[CONFIG_SHELL_LINE_MAX + 1]; /* the current screen row */
+	char row[CONFIG_SHELL_LINE_MAX + 8]; /* the current row, room for "^C" */
 	size_t col;                          /* the cursor */
 	size_t end;                          /* written extent of the row */
 	unsigned rows;                       /* '\n' seen */
