@@ -33,6 +33,17 @@ mb2_header:
 	dd 8
 mb2_header_end:
 
+; A Xen PVH entry note pointing at _start.  nos does not support PVH boot:
+; the note exists so that `qemu-system-x86_64 -kernel bin/kernel64.elf` (a
+; boot loader that is not Multiboot2) reaches _start and the system tests can
+; check that the kernel refuses it with a readable message.
+section .note.pvh note alloc noexec nowrite align=4
+	dd 4				; name size ("Xen\0")
+	dd 4				; descriptor size
+	dd 18				; XEN_ELFNOTE_PHYS32_ENTRY
+	db "Xen", 0
+	dd _start
+
 section .boot.text progbits alloc exec nowrite align=16
 bits 32
 global _start

@@ -10,7 +10,7 @@
  * Commands are declared next to the subsystem they show with SHELL_CMD(),
  * which puts a pointer to a struct sh_cmd in the "shell_cmds" linker section;
  * `help` lists whatever the section holds, so a command exists by being
- * linked in.  The core (shell.c) checks the argument count against
+ * linked in.  The core (shell_exec.c) checks the argument count against
  * min_args/max_args before calling the handler, so a handler sees only
  * counts it accepts.  A handler returns 0 or a negative errno; on -EINVAL
  * the core prints the command's usage line.  Handlers report other errors

@@ -20,6 +20,7 @@
 #ifndef NOS_LIB_ALLOC_H
 #define NOS_LIB_ALLOC_H
 
+#include "compiler.h" /* before types.h: see ktest.h */
 #include "types.h"
 
 /* Allocate @size bytes; NULL when out of memory.  The caller owns the block. */

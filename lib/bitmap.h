@@ -17,6 +17,7 @@
 #ifndef NOS_LIB_BITMAP_H
 #define NOS_LIB_BITMAP_H
 
+#include "compiler.h" /* before types.h: see ktest.h */
 #include "types.h"
 
 #define BITMAP_WORD_BITS 64

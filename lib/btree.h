@@ -23,6 +23,7 @@
 #ifndef NOS_LIB_BTREE_H
 #define NOS_LIB_BTREE_H
 
+#include "compiler.h" /* before types.h: see ktest.h */
 #include "types.h"
 #include "lib/alloc.h"
 

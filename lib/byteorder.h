@@ -27,6 +27,7 @@
 #ifndef NOS_LIB_BYTEORDER_H
 #define NOS_LIB_BYTEORDER_H
 
+#include "compiler.h" /* before types.h: see ktest.h */
 #include "types.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__

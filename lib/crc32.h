@@ -18,6 +18,7 @@
 #ifndef NOS_LIB_CRC32_H
 #define NOS_LIB_CRC32_H
 
+#include "compiler.h" /* before types.h: see ktest.h */
 #include "types.h"
 
 /*

@@ -33,8 +33,8 @@
 #ifndef NOS_LIB_FORMAT_H
 #define NOS_LIB_FORMAT_H
 
+#include "compiler.h" /* before types.h: see ktest.h */
 #include "types.h"
-#include "compiler.h"
 
 #if defined(NOS_HOST) && !defined(NOS_KEEP_LIBC_NAMES)
 #define vsnprintf nos_vsnprintf

@@ -22,8 +22,13 @@
 #ifndef NOS_KTEST_H
 #define NOS_KTEST_H
 
-#include "types.h"
+/*
+ * compiler.h goes before types.h.  On the host, types.h reaches glibc's
+ * <sys/cdefs.h> through <stdint.h>; cdefs.h #undefs __always_inline before
+ * defining its own, so it tolerates compiler.h coming first but not second.
+ */
 #include "compiler.h"
+#include "types.h"
 
 struct ktest_ctx;
 

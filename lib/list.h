@@ -23,8 +23,8 @@
 #ifndef NOS_LIB_LIST_H
 #define NOS_LIB_LIST_H
 
+#include "compiler.h" /* before types.h: see ktest.h */
 #include "types.h"
-#include "compiler.h"
 
 struct list_head {
 	struct list_head *next;

@@ -25,6 +25,7 @@
 #ifndef NOS_LIB_PARSE_H
 #define NOS_LIB_PARSE_H
 
+#include "compiler.h" /* before types.h: see ktest.h */
 #include "types.h"
 
 /* Parse an unsigned 64-bit number; -ERANGE above 2^64 - 1. */

@@ -21,8 +21,8 @@
 #ifndef NOS_LIB_RING_H
 #define NOS_LIB_RING_H
 
+#include "compiler.h" /* before types.h: see ktest.h */
 #include "types.h"
-#include "compiler.h"
 
 /* The largest size: @head - @tail must fit a u32 without ambiguity. */
 #define RING_SIZE_MAX (1u << 31)

@@ -37,6 +37,7 @@
 #ifndef NOS_LIB_STRING_H
 #define NOS_LIB_STRING_H
 
+#include "compiler.h" /* before types.h: see ktest.h */
 #include "types.h"
 
 #if defined(NOS_HOST) && !defined(NOS_KEEP_LIBC_NAMES)

@@ -258,7 +258,7 @@ class PanicReport:
 
 _FRAME_RE = re.compile(
     r"^  #(\d+) 0x([0-9a-f]{16})(?: (\S+?)\+0x([0-9a-f]+)/0x([0-9a-f]+))?\s*$")
-_REG_RE = re.compile(r"\b([a-z][a-z0-9]*)=0x([0-9a-fA-F]+)")
+_REG_RE = re.compile(r"\b([a-z][a-z0-9]*) *=0x([0-9a-fA-F]+)")
 
 
 def parse_panic(text):

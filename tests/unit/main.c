@@ -15,11 +15,11 @@
  * test that ran passed, 1 otherwise, and 2 when the filter matched nothing —
  * a typo in a CI filter must not look like success.
  */
-#include <stdio.h>
-#include <stdlib.h>
-
 #include "lib/ktest.h"
 #include "lib/alloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 void *lib_alloc(size_t size)
 {

@@ -253,10 +253,12 @@ KTEST(shell_line, escape_sequences_are_swallowed)
 				 "e\x1bx" "f\x1b[C\x1b[D\x1b[H" "g\x1b[<0;1;2M" "h";
 
 	tl_setup();
+	tl_type(kt, "old\r");
+	tl_clear_raw();
 	tl_type(kt, in);
 	KT_EXPECT_STREQ(shell_line_text(&tl_line), "abcdefgh");
 	KT_EXPECT_STREQ(tl_term.raw, "abcdefgh");
-	/* a parameterised A is not Up */
+	/* a parameterised A (Shift-Up) is not Up */
 	tl_type(kt, "\x1b[1;2A");
 	KT_EXPECT_STREQ(shell_line_text(&tl_line), "abcdefgh");
 }
@@ -327,6 +329,24 @@ KTEST(shell_line, longest_line_fits)
 	tl_type(kt, "z\x15" "fine");
 	KT_EXPECT_EQ(tl_type(kt, "\n"), SHELL_LINE_READY);
 	KT_EXPECT_STREQ(shell_line_text(&tl_line), "fine");
+}
+
+/* Recalling history leaves an overflowed line; Down brings it back. */
+KTEST(shell_line, overflow_and_history)
+{
+	static char big[CONFIG_SHELL_LINE_MAX + 10];
+
+	tl_setup();
+	tl_type(kt, "short\r");
+	memset(big, 'o', sizeof(big));
+	tl_feed(kt, big, sizeof(big));
+	tl_type(kt, "\x1b[A");
+	KT_EXPECT_EQ(tl_type(kt, "\r"), SHELL_LINE_READY);
+	KT_EXPECT_STREQ(shell_line_text(&tl_line), "short");
+	tl_feed(kt, big, sizeof(big));
+	tl_type(kt, "\x1b[A\x1b[B");
+	KT_EXPECT_EQ(tl_line.len, CONFIG_SHELL_LINE_MAX);
+	KT_EXPECT_EQ(tl_type(kt, "\r"), SHELL_LINE_TOO_LONG);
 }
 
 /* Random bytes of every value: the invariants hold after each one. */
