@@ -248,3 +248,12 @@ boot_high:
 	cli
 	hlt
 	jmp .hang
+
+; void boot_switch_stack(u64 top, void (*fn)(void)) — continue the boot on
+; another stack; fn never returns.  The old stack is abandoned.
+global boot_switch_stack
+boot_switch_stack:
+	mov rsp, rdi
+	xor ebp, ebp
+	call rsi
+	jmp boot_high.hang

@@ -45,7 +45,7 @@ struct desc_ptr {
 struct cpu_tables {
 	u64 gdt[5];
 	struct tss tss;
-	u8 ist_stacks[3][IST_STACK_SIZE] __aligned(16);
+	u8 ist_stacks[4][IST_STACK_SIZE] __aligned(16);
 };
 
 _Static_assert(sizeof(struct tss) == 104, "TSS layout");
@@ -86,6 +86,7 @@ static void idt_build(void)
 		idt_set_gate(v, isr_stub_table[v], 0);
 	idt[2].ist = IST_NMI;
 	idt[8].ist = IST_DOUBLE_FAULT;
+	idt[14].ist = IST_PAGE_FAULT;
 	idt[18].ist = IST_MACHINE_CHECK;
 	idt_ready = true;
 }
@@ -123,7 +124,7 @@ void cpu_init_tables(unsigned cpu)
 	t->gdt[1] = 0x00AF9A000000FFFFULL; /* 64-bit code, DPL 0 */
 	t->gdt[2] = 0x00CF92000000FFFFULL; /* data, DPL 0 */
 	tss_descriptor(&t->gdt[3], &t->tss);
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < 4; i++)
 		t->tss.ist[i] = (u64)t->ist_stacks[i] + IST_STACK_SIZE;
 	t->tss.iomap_base = sizeof(struct tss);
 	load_gdt_and_tss(t);

@@ -2,9 +2,9 @@
  * cpu.h — per-CPU descriptor tables and identity.
  *
  * Each CPU gets its own GDT (null, kernel code 0x08, kernel data 0x10, TSS
- * 0x18) and TSS whose interrupt stack table gives the double-fault, NMI and
- * machine-check handlers stacks of their own, so a kernel stack overflow
- * still produces a report.  The IDT is shared by all CPUs.
+ * 0x18) and TSS whose interrupt stack table gives the double-fault, NMI,
+ * machine-check and page-fault handlers stacks of their own, so a kernel
+ * stack overflow still produces a report.  The IDT is shared by all CPUs.
  */
 #ifndef NOS_CPU_H
 #define NOS_CPU_H
@@ -19,6 +19,7 @@
 #define IST_DOUBLE_FAULT 1
 #define IST_NMI 2
 #define IST_MACHINE_CHECK 3
+#define IST_PAGE_FAULT 4
 
 /* Load this CPU's GDT, TSS and the IDT.  @cpu is its index (0 = BSP). */
 void cpu_init_tables(unsigned cpu);

@@ -3,13 +3,19 @@
  *
  * isr.asm hands every vector to isr_dispatch().  A CPU exception (vectors
  * 0-31) in the kernel is a kernel bug: it panics with the exception's name
- * and the full register frame.  Other vectors have no handler until the
+ * and the full register frame — except a fault a test provoked on purpose
+ * through kernel/probe.h, which resumes at the probe's fix-up.  A page fault
+ * in a stack's guard page is reported as the stack overflow it is (the #PF
+ * handler has its own IST stack, so it still runs).  Other vectors have no handler until the
  * interrupts issue adds IRQ dispatch; one that arrives anyway is counted and
  * logged, not fatal.
  */
 #include "kernel/panic.h"
 #include "kernel/printk.h"
+#include "kernel/probe.h"
 #include "kernel/regs.h"
+#include "kernel/x86.h"
+#include "mm/stack.h"
 
 static const char *const exception_names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
@@ -30,6 +36,14 @@ void isr_dispatch(struct regs *r);
 
 void isr_dispatch(struct regs *r)
 {
+	u64 cr2 = r->vector == 14 ? read_cr2() : 0;
+	const char *stack;
+
+	if ((r->vector == 14 || r->vector == 13) && probe_fixup(r, cr2))
+		return;
+	if (r->vector == 14 && (stack = stack_guard_owner(cr2)))
+		panic_regs(r, "stack overflow in '%s' (#PF at guard page 0x%llx)", stack,
+			   (unsigned long long)cr2);
 	if (r->vector < 32)
 		panic_regs(r, "%s (vector %llu)", exception_names[r->vector],
 			   (unsigned long long)r->vector);

@@ -10,12 +10,15 @@
  *      pointer faults instead of quietly working;
  *   3. the TSC calibration, which gives dmesg its timestamps;
  *   4. the boot information and kernel parameters;
- *   5. boot tests when `selftest` was given, else the shell.
+ *   5. memory management: the page allocator and the real page tables,
+ *      then a guarded stack for the rest of the boot;
+ *   6. boot tests when `selftest` was given, else the shell.
  */
 #include "boot/mb2.h"
 #include "config.h"
 #include "kernel/console.h"
 #include "kernel/cpu.h"
+#include "kernel/panic.h"
 #include "kernel/params.h"
 #include "kernel/power.h"
 #include "kernel/printk.h"
@@ -24,13 +27,18 @@
 #include "kernel/time.h"
 #include "kernel/x86.h"
 #include "mm/addr.h"
+#include "mm/mm.h"
+#include "mm/stack.h"
 
 KPARAM(selftest, "selftest", "", "run the boot tests, then leave QEMU with the result");
 KPARAM(smp, "smp", "off|on", "smp=off runs on the boot CPU alone");
 
+#define KMAIN_STACK_PAGES 8
+
 extern u64 boot_pml4[512];
 void console_apply_params(void);
 void kmain(u32 magic, u64 info_phys, u64 entry_tsc);
+__noreturn void boot_switch_stack(u64 top, void (*fn)(void));
 
 /* Drop the identity map boot.asm needed to reach the higher half. */
 static void unmap_identity(void)
@@ -49,6 +57,21 @@ static void boot_report(void)
 		boot_info.rsdp_len ? "1.0" : "absent", boot_info.unknown_tags);
 }
 
+static __noreturn void kmain_late(void);
+
+/*
+ * Leave the boot stack in .bss (it has no guard page) for a guarded one, so
+ * that an overflow in the shell or a command is caught and named.
+ */
+static __noreturn void kmain_switch_stack(void)
+{
+	static struct kstack stack;
+
+	if (stack_alloc(&stack, "kmain", KMAIN_STACK_PAGES))
+		panic("boot: cannot allocate the kmain stack");
+	boot_switch_stack(stack.top, kmain_late);
+}
+
 void kmain(u32 magic, u64 info_phys, u64 entry_tsc)
 {
 	console_init();
@@ -61,6 +84,13 @@ void kmain(u32 magic, u64 info_phys, u64 entry_tsc)
 	params_init(boot_info.cmdline);
 	console_apply_params();
 	boot_report();
+	mm_init();
+	kmain_switch_stack();
+}
+
+/* The rest of the boot, on a guarded stack. */
+static __noreturn void kmain_late(void)
+{
 	if (param_is("selftest", NULL))
 		selftest_boot_and_exit();
 	pr_info("boot: shell ready in %llu.%03llu ms since kernel entry",

@@ -23,6 +23,7 @@
 #include "kernel/x86.h"
 #include "lib/format.h"
 #include "lib/string.h"
+#include "mm/paging.h"
 
 #define BACKTRACE_MAX 32
 
@@ -50,14 +51,16 @@ static void panic_printf(const char *fmt, ...)
 }
 
 /*
- * Could @addr hold a stack frame?  Stacks live in the kernel's direct map;
- * until the memory manager owns page tables the boot tables map the low
- * 4 GiB there, so that is the range a frame may be read from.
+ * Could @addr hold a stack frame?  It must be a kernel address, aligned,
+ * and both of the frame's words must be mapped: a corrupted frame pointer
+ * must end the walk, not fault inside the panic report.
  */
 static bool frame_readable(u64 addr)
 {
-	return addr >= KERNEL_DIRECT_MAP && addr < KERNEL_DIRECT_MAP + (4ULL << 30) - 16 &&
-	       IS_ALIGNED(addr, 8);
+	u64 pa;
+
+	return addr >= KERNEL_DIRECT_MAP && IS_ALIGNED(addr, 8) &&
+	       paging_virt_to_phys(addr, &pa) == 0 && paging_virt_to_phys(addr + 8, &pa) == 0;
 }
 
 static void print_frame(unsigned n, u64 addr, u64 lookup,

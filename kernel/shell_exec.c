@@ -297,7 +297,9 @@ static int sh_put_conv(struct sh *sh, const struct sh_conv *cv,
 	}
 }
 
-static int sh_vprintf_long(struct sh *sh, const char *fmt, va_list args)
+/* Not inlined: its buffers would burden the stack of every sh_printf(). */
+static __noinline int sh_vprintf_long(struct sh *sh, const char *fmt,
+				      va_list args)
 {
 	struct sh_conv cv;
 	const char *p = fmt, *start;
