@@ -1,20 +1,27 @@
 /*
  * kmalloc.h — kernel heap allocation.
  *
- * kmalloc(size) returns 16-byte-aligned memory or NULL when the heap is
- * exhausted; kfree(NULL) does nothing.  The caller owns what it allocates
- * and frees it exactly once.  Any context may call these (a spinlock with
- * interrupts off guards the heap); they never sleep.
+ * kmalloc(size) returns memory aligned to at least 32 bytes (to the size
+ * class for pool objects, to a page above 2 KiB), or NULL when @size is 0,
+ * larger than 128 pages, or memory is short.  kfree(NULL) does nothing.
+ * The caller owns what it allocates and frees it exactly once; freeing
+ * anything else panics (kernel bug).  Usable once mm_init() has run; any
+ * context; never sleeps.
  */
 #ifndef NOS_KMALLOC_H
 #define NOS_KMALLOC_H
 
 #include "types.h"
 
+struct pool_class_stats;
+
 void *kmalloc(size_t size);
 void *kzalloc(size_t size);
 void kfree(void *p);
-/* Bytes currently free in the heap (for tests and memusage). */
-size_t kmalloc_free_bytes(void);
+
+/* Give the pools' cached empty slabs back to the page allocator. */
+void kmalloc_shrink(void);
+/* Statistics of pool class @idx (0 = 32 bytes ... 6 = 2 KiB); -EINVAL past the last. */
+int kmalloc_class_stats(unsigned idx, struct pool_class_stats *st);
 
 #endif

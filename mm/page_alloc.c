@@ -22,6 +22,7 @@
 #define LOW_4G (4ULL << 30)
 
 static struct buddy buddy;
+static bool buddy_ready;
 static spinlock_t page_lock = SPINLOCK_INIT; /* buddy */
 
 static void *frame_ptr(void *ctx, u64 pfn)
@@ -52,6 +53,7 @@ void page_alloc_init(void)
 		panic("page_alloc: no room below 4 GiB for %llu KiB of page metadata",
 		      (unsigned long long)(meta_bytes >> 10));
 	buddy_init(&buddy, 0, npages, phys_to_virt(meta), frame_ptr, NULL);
+	buddy_ready = true;
 	add_ranges(0, LOW_4G);
 }
 
@@ -64,8 +66,13 @@ void page_alloc_add_high(void)
 
 void *page_alloc(unsigned n)
 {
-	u64 pfn, flags = spin_lock_irqsave(&page_lock);
-	int rc = buddy_alloc(&buddy, n, &pfn);
+	u64 pfn, flags;
+	int rc;
+
+	if (!buddy_ready)
+		return NULL; /* before mm_init(): nothing to give */
+	flags = spin_lock_irqsave(&page_lock);
+	rc = buddy_alloc(&buddy, n, &pfn);
 
 	spin_unlock_irqrestore(&page_lock, flags);
 	return rc ? NULL : phys_to_virt(pfn << PAGE_SHIFT);

@@ -1,6 +1,6 @@
 /*
  * test_kernel_core.c — boot tests of the kernel's own machinery: symbol
- * lookup and backtraces, the dmesg ring, the heap, kernel parameters.
+ * lookup and backtraces, the dmesg ring.
  */
 #include "config.h"
 #include "errno.h"
@@ -9,7 +9,6 @@
 #include "kernel/printk.h"
 #include "lib/ktest.h"
 #include "lib/string.h"
-#include "mm/kmalloc.h"
 
 struct capture {
 	char text[2048];
@@ -114,24 +113,4 @@ KTEST(dmesg, ring_keeps_newest_in_order)
 	KT_EXPECT(s.ordered);
 	KT_EXPECT_EQ(s.last, 4999);
 	KT_EXPECT(s.seen >= CONFIG_DMESG_MSGS - 16); /* nearly every slot holds a test line */
-}
-
-KTEST(heap, alloc_free_returns_to_start)
-{
-	size_t before = kmalloc_free_bytes();
-	void *p[64];
-
-	for (unsigned i = 0; i < 64; i++) {
-		p[i] = kmalloc(1 + ktest_rand(kt) % 3000);
-		KT_ASSERT(p[i] != NULL);
-		KT_EXPECT(((u64)p[i] & 15) == 0);
-		memset(p[i], (int)i, 1);
-	}
-	for (unsigned i = 0; i < 64; i += 2)
-		kfree(p[i]);
-	for (unsigned i = 1; i < 64; i += 2)
-		kfree(p[i]);
-	KT_EXPECT_EQ(kmalloc_free_bytes(), before);
-	KT_EXPECT(kmalloc(0) == NULL);
-	KT_EXPECT(kmalloc(1ULL << 40) == NULL);
 }
