@@ -45,7 +45,7 @@ KOBJS := $(patsubst %,out/k/%.o,$(KSRCS))
 
 # Host unit tests: lib/ C sources (never the assembly), the pure-logic kernel
 # sources listed here, and every test file.
-UNIT_KERNEL_SRCS := $(wildcard kernel/shell_line.c kernel/shell_parse.c kernel/shell_exec.c kernel/params.c)
+UNIT_KERNEL_SRCS := $(wildcard kernel/shell_line.c kernel/shell_parse.c kernel/shell_exec.c kernel/params.c mm/buddy.c mm/pool.c)
 UNIT_SRCS := $(filter %.c,$(LIB_SRCS)) $(UNIT_KERNEL_SRCS) $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst %,out/host/%.o,$(UNIT_SRCS))
 UNIT_BIN  := out/unit-tests
@@ -77,33 +77,37 @@ out/host/%.c.o: %.c
 # .rodata, so no function moves between the passes — checked below.
 out/ksyms_empty.asm:
 	@mkdir -p out
-	scripts/gen-ksyms.sh /dev/null > $@
+	$(Q)scripts/gen-ksyms.sh /dev/null > $@
 
 out/kernel.pass1.elf: $(KOBJS) out/k/out/ksyms_empty.asm.o build/linker.ld
-	$(LD) $(LDFLAGS) -o $@ $(KOBJS) out/k/out/ksyms_empty.asm.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LD) $(LDFLAGS) -o $@ $(KOBJS) out/k/out/ksyms_empty.asm.o
 
 out/ksyms.asm: out/kernel.pass1.elf scripts/gen-ksyms.sh
-	scripts/gen-ksyms.sh $< > $@
+	$(Q)scripts/gen-ksyms.sh $< > $@
 
 $(KERNEL): out/kernel.pass1.elf out/k/out/ksyms.asm.o
 	@mkdir -p bin
-	$(LD) $(LDFLAGS) -o $@ $(KOBJS) out/k/out/ksyms.asm.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LD) $(LDFLAGS) -o $@ $(KOBJS) out/k/out/ksyms.asm.o
 	@scripts/gen-ksyms.sh out/kernel.pass1.elf | cmp -s - <(scripts/gen-ksyms.sh $@) \
 		|| { echo "ksyms: text moved between link passes" >&2; rm -f $@; exit 1; }
 
 out/k/out/%.asm.o: out/%.asm
 	@mkdir -p $(dir $@)
-	$(NASM) $(NASMFLAGS) $< -o $@
+	$(Q)$(NASM) $(NASMFLAGS) $< -o $@
 
 # ------------------------------------------------------------------ ISO ----
 $(ISO): $(KERNEL) build/grub.cfg scripts/mkiso.sh
-	scripts/mkiso.sh $(KERNEL) $@ ""
+	@$(if $(Q),echo "  ISO     $@")
+	$(Q)scripts/mkiso.sh $(KERNEL) $@ ""
 
 iso: $(ISO)
 
 # ----------------------------------------------------------- unit tests ----
 $(UNIT_BIN): $(UNIT_OBJS)
-	$(HOSTCC) $(HOSTCFLAGS) $^ -o $@
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(HOSTCC) $(HOSTCFLAGS) $^ -o $@
 
 unit: check-tools $(UNIT_BIN)
 	$(UNIT_BIN)

@@ -16,7 +16,9 @@
 #define __printf(a, b) __attribute__((format(printf, a, b)))
 #define __weak __attribute__((weak))
 #define __noinline __attribute__((noinline))
+#ifndef __always_inline /* glibc's <sys/cdefs.h> defines the same on the host */
 #define __always_inline inline __attribute__((always_inline))
+#endif
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)

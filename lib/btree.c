@@ -36,7 +36,10 @@
 #include "compiler.h"
 #include "errno.h"
 
+/* Minimum degree; a build may lower it (-DBTREE_T=2) to stress rebalancing. */
+#ifndef BTREE_T
 #define BTREE_T 8
+#endif
 #define BTREE_MAX_KEYS (2 * BTREE_T - 1)
 
 struct btree_node {

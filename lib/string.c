@@ -238,8 +238,7 @@ STR_PLAIN size_t strlcat(char *dst, const char *src, size_t size)
 {
 	size_t have = strnlen(dst, size);
 
-	if (have == size)
-		return size + strlen(src);
+	/* With no NUL in @dst, have == size and strlcpy() gets size 0. */
 	return have + strlcpy(dst + have, src, size - have);
 }
 

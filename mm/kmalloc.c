@@ -51,16 +51,17 @@ static const struct pool_ops kpool_ops = {
 	.corrupt = slab_corrupt,
 };
 
+void kmalloc_init(void)
+{
+	pool_init(&kpool, &kpool_ops);
+	kpool_ready = true;
+}
+
 static void *kmalloc_small(size_t size)
 {
 	u64 flags = spin_lock_irqsave(&kmalloc_lock);
-	void *p;
+	void *p = kpool_ready ? pool_alloc(&kpool, size) : NULL;
 
-	if (!kpool_ready) {
-		pool_init(&kpool, &kpool_ops);
-		kpool_ready = true;
-	}
-	p = pool_alloc(&kpool, size);
 	spin_unlock_irqrestore(&kmalloc_lock, flags);
 	return p;
 }

@@ -15,6 +15,9 @@
 
 struct pool_class_stats;
 
+/* Set up the pools; mm_init() calls it once the page allocator works. */
+void kmalloc_init(void);
+
 void *kmalloc(size_t size);
 void *kzalloc(size_t size);
 void kfree(void *p);

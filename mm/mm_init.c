@@ -8,6 +8,7 @@
  */
 #include "mm/mm.h"
 #include "kernel/panic.h"
+#include "mm/kmalloc.h"
 #include "mm/memmap.h"
 #include "mm/page_alloc.h"
 #include "mm/paging.h"
@@ -23,4 +24,5 @@ void mm_init(void)
 	if (rc)
 		panic("mm: cannot build the kernel page tables (%d)", rc);
 	page_alloc_add_high();
+	kmalloc_init();
 }

@@ -187,7 +187,7 @@ void *pool_alloc(struct pool *p, size_t size)
 		return NULL;
 	i = bitmap_find_first_set(s->freemap, s->nobjs);
 	bitmap_clear(s->freemap, i);
-	if (--s->nfree == 1)
+	if (--s->nfree == 0)
 		list_move(&s->link, &c->full);
 	c->in_use++;
 	c->allocs++;

@@ -27,9 +27,11 @@ Environment
 Failures
   When a test fails, every VM it used keeps its serial log, and the report
   gets a "nos serial logs" section with each log's path and its last lines.
+  Kept logs older than a day are deleted when a session starts.
 """
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -47,8 +49,17 @@ class Build:
         self.iso = self.repo / "nos.iso"
 
 
+def _drop_old_logs(days=1):
+    """Logs of failures are kept; those older than @days go at session start."""
+    cutoff = time.time() - days * 86400
+    for log in nh.DEFAULT_LOG_DIR.glob("*.log"):
+        if log.stat().st_mtime < cutoff:
+            log.unlink()
+
+
 @pytest.fixture(scope="session")
 def nos_build():
+    _drop_old_logs()
     if os.environ.get("NOS_NO_BUILD") != "1":
         try:
             nh.build(nh.REPO)

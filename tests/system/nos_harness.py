@@ -407,25 +407,38 @@ class NosVM:
                 *self.extra_args]
 
     def start(self):
-        """Start QEMU and connect to its serial port; the guest then runs."""
+        """Start QEMU and connect to its serial port; the guest then runs.
+
+        On failure everything started so far is stopped again (the log is
+        kept) before the exception propagates.
+        """
         if not self.iso.exists():
             raise NosError(f"{self.iso} does not exist (run make)")
+        NosVM.live.add(self)
+        try:
+            self._spawn()
+        except BaseException:
+            self.keep_log = True
+            self.close()
+            raise
+        return self
+
+    def _spawn(self):
         self._tmp = Path(tempfile.mkdtemp(prefix="nos-vm-"))
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.log_dir / f"{self.name}-{os.getpid()}-{id(self):x}.log"
         self._log = open(self.log_path, "wb")
         serial_path = self._tmp / "serial.sock"
-        self.t_spawn = time.monotonic()
-        self.proc = subprocess.Popen(
-            self.command_line(serial_path), stdin=subprocess.DEVNULL,
-            stdout=open(self._tmp / "qemu.out", "wb"),
-            stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-        NosVM.live.add(self)
+        with open(self._tmp / "qemu.out", "wb") as qemu_out:
+            self.t_spawn = time.monotonic()
+            self.proc = subprocess.Popen(
+                self.command_line(serial_path), stdin=subprocess.DEVNULL,
+                stdout=qemu_out, stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent)
         self._sock = self._connect(serial_path)
         self._reader = threading.Thread(target=self._read_loop,
                                         name=f"serial-{self.name}", daemon=True)
         self._reader.start()
-        return self
 
     def _connect(self, path):
         deadline = time.monotonic() + 30 * timeout_scale()

@@ -50,6 +50,14 @@ def test_shell_ready_is_the_last_message(shared_vm):
     assert shared_vm.ready_ms > 0
 
 
+@pytest.mark.parametrize("smp", [1, 4])
+def test_boots_with_other_cpu_counts(boot_vm, nos_build, smp):
+    vm = boot_vm(smp=smp)
+    assert vm.run("version").startswith(f"nos {nos_build.version}")
+    cpus = [l for l in vm.run_lines("cpu") if re.match(r"cpu\d+:", l)]
+    assert 1 <= len(cpus) <= smp, cpus
+
+
 @pytest.mark.stress
 @pytest.mark.parametrize("smp", [1, 2, 3, 4, 8])
 def test_repeated_boots(boot_vm, smp):

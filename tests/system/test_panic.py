@@ -139,3 +139,16 @@ def test_report_ends_with_halt_and_machine_stays_halted(crash):
     assert vm.alive, f"QEMU exited with {vm.proc.returncode}"
     assert vm.since(halted_at) == "", "output after the halt: " \
                                       f"{vm.since(halted_at)[:500]!r}"
+
+
+def test_harness_fails_fast_on_an_unexpected_panic(boot_vm):
+    """The harness itself: run() must raise NosPanic with the report."""
+    vm = boot_vm()
+    with pytest.raises(nh.NosPanic) as err:
+        vm.run("panic ud")
+    assert "*** KERNEL PANIC on cpu 0: #UD invalid opcode (vector 6) ***" \
+        in err.value.report
+    assert err.value.report.rstrip().endswith("*** system halted ***")
+    assert str(vm.log_path) in str(err.value)
+    assert not vm.healthy
+    vm.keep_log = False  # the panic was the point

@@ -27,7 +27,7 @@ KTEST(errno, unknown_and_zero)
 
 KTEST(errno, names_are_distinct)
 {
-	const char *seen[200];
+	static const char *seen[200];
 	int e, f;
 
 	for (e = 1; e < 200; e++) {

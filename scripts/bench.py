@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""
+bench.py — measure nos and report the figures as a table and as bench.json.
+
+    /usr/bin/python3 scripts/bench.py [--runs N] [--smp N] [--only NAME]...
+
+`make bench` runs it after building.  Numbers are reported, never judged:
+no benchmark fails because something is slow; a benchmark fails only when
+the kernel does not do what it measures (no prompt, a panic, a timeout),
+and then its serial log is kept and its path printed.
+
+How it is organised
+-------------------
+A benchmark is one function decorated with @benchmark.  It gets a Bench
+context, does one measurement run (usually: boot a VM with ctx.vm(), drive
+it, read clocks) and returns a list of Figure(name, value, unit, what).
+The runner calls every selected benchmark --runs times, round-robin so that
+slow phases of the host spread over all of them, after --warmup unmeasured
+rounds, then prints median, min and max of each figure and writes
+bench.json.  Adding a measurement is adding one such function.
+
+Clocks
+------
+Host-side figures use time.monotonic() taken by the harness: just before
+QEMU is spawned, and when the chunk holding the byte of interest arrived on
+the serial socket (QEMU waits for the harness to connect before it starts
+the guest, so no output is missed).  Guest-side figures are what the kernel
+prints from its own clock.  Under TCG (the default here) every figure is
+far slower than on KVM; NOS_ACCEL=kvm switches.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "system"))
+
+import nos_harness as nh  # noqa: E402
+
+
+@dataclass
+class Figure:
+    name: str     # "group.figure", e.g. "boot.qemu_to_prompt"
+    value: float
+    unit: str
+    what: str     # one line for the table's legend and the JSON
+
+
+BENCHMARKS = {}
+
+
+def benchmark(fn):
+    """Register @fn(ctx) -> [Figure, ...] under its name without 'bench_'."""
+    BENCHMARKS[fn.__name__.removeprefix("bench_")] = fn
+    return fn
+
+
+class Bench:
+    """What a benchmark needs: VMs configured from the command line."""
+
+    def __init__(self, args, log_dir):
+        self.args = args
+        self.log_dir = log_dir
+        self.isos = nh.IsoCache(log_dir / "isos", REPO)
+        self._count = 0
+
+    def vm(self, cmdline="", **kw):
+        """A started NosVM (use it with `with`); the kernel gets @cmdline."""
+        self._count += 1
+        iso = Path(self.args.iso) if cmdline == "" else self.isos.get(cmdline)
+        kw.setdefault("smp", self.args.smp)
+        kw.setdefault("mem", self.args.mem)
+        return nh.NosVM(iso, name=f"bench-{self._count}", log_dir=self.log_dir,
+                        **kw).start()
+
+
+# ------------------------------------------------------------ benchmarks ----
+
+@benchmark
+def bench_boot(ctx):
+    with ctx.vm() as vm:
+        vm.wait_boot()
+        return [
+            Figure("boot.qemu_to_first_byte", ms(vm.t_first_byte - vm.t_spawn),
+                   "ms", "QEMU spawned -> first serial byte (host clock)"),
+            Figure("boot.qemu_to_prompt", ms(vm.t_prompt - vm.t_spawn),
+                   "ms", "QEMU spawned -> first prompt (host clock)"),
+            Figure("boot.kernel_to_prompt", vm.ready_ms, "ms",
+                   "kernel entry -> shell ready (guest clock)"),
+        ]
+
+
+def ms(seconds):
+    return seconds * 1000.0
+
+
+# ---------------------------------------------------------------- runner ----
+
+def run_all(ctx, names, runs, warmup):
+    """{figure name: (Figure of the first run, [values])}, in report order."""
+    results = {}
+    for i in range(warmup + runs):
+        for name in names:
+            figures = BENCHMARKS[name](ctx)
+            if i < warmup:
+                continue
+            for f in figures:
+                results.setdefault(f.name, (f, []))[1].append(f.value)
+        if i >= warmup:
+            print(f"  run {i - warmup + 1}/{runs} done", file=sys.stderr)
+    return results
+
+
+def summarize(results):
+    out = {}
+    for name, (fig, values) in results.items():
+        out[name] = {"unit": fig.unit, "what": fig.what,
+                     "median": round(statistics.median(values), 3),
+                     "min": round(min(values), 3), "max": round(max(values), 3),
+                     "values": [round(v, 3) for v in values]}
+    return out
+
+
+def print_table(meta, summary):
+    print(f"nos {meta['nos_version']} — {meta['runs']} runs, -smp "
+          f"{meta['smp']}, -m {meta['mem']}, {meta['accel']}, {meta['qemu']}")
+    width = max([len("figure")] + [len(n) for n in summary])
+    print(f"{'figure':<{width}}  {'median':>10} {'min':>10} {'max':>10}  unit")
+    for name, s in summary.items():
+        print(f"{name:<{width}}  {s['median']:>10.2f} {s['min']:>10.2f} "
+              f"{s['max']:>10.2f}  {s['unit']}")
+    print()
+    for name, s in summary.items():
+        print(f"  {name}: {s['what']}")
+
+
+def metadata(args):
+    qemu = subprocess.run(["qemu-system-x86_64", "--version"],
+                          stdout=subprocess.PIPE, text=True).stdout
+    return {
+        "nos_version": nh.read_version(REPO),
+        "date": datetime.datetime.now(datetime.timezone.utc)
+                .isoformat(timespec="seconds"),
+        "host": platform.node(),
+        "cpus": os.cpu_count(),
+        "qemu": qemu.splitlines()[0] if qemu else "unknown",
+        "accel": os.environ.get("NOS_ACCEL", "tcg"),
+        "smp": args.smp,
+        "mem": args.mem,
+        "runs": args.runs,
+        "warmup": args.warmup,
+    }
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--runs", type=int, default=5, help="measured runs (5)")
+    p.add_argument("--warmup", type=int, default=1,
+                   help="unmeasured rounds first (1)")
+    p.add_argument("--smp", type=int, default=2, help="guest CPUs (2)")
+    p.add_argument("--mem", default="512M", help="guest memory (512M)")
+    p.add_argument("--only", action="append", choices=sorted(BENCHMARKS),
+                   help="run only this benchmark (repeatable)")
+    p.add_argument("--iso", default=str(REPO / "nos.iso"))
+    p.add_argument("--json", default=str(REPO / "bench.json"),
+                   help="where to write the results (bench.json)")
+    p.add_argument("--list", action="store_true", help="list benchmarks")
+    args = p.parse_args(argv)
+    if args.runs < 1:
+        p.error("--runs must be at least 1")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.list:
+        print("\n".join(BENCHMARKS))
+        return 0
+    if not Path(args.iso).exists():
+        print(f"bench: {args.iso} not found; run make first", file=sys.stderr)
+        return 2
+    names = args.only or list(BENCHMARKS)
+    log_dir = Path(tempfile.mkdtemp(prefix="nos-bench-"))
+    ctx = Bench(args, log_dir)
+    try:
+        results = run_all(ctx, names, args.runs, args.warmup)
+    except nh.NosError as e:
+        print(f"bench: {e}", file=sys.stderr)
+        print(f"bench: logs kept in {log_dir}", file=sys.stderr)
+        return 1
+    shutil.rmtree(log_dir, ignore_errors=True)
+    meta = metadata(args)
+    summary = summarize(results)
+    print_table(meta, summary)
+    Path(args.json).write_text(json.dumps({**meta, "results": summary},
+                                          indent=2) + "\n")
+    print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
