@@ -113,21 +113,55 @@ static __noinline void panic_ud(void)
 	__asm__ __volatile__("ud2");
 }
 
+/* W^X: a write into the kernel's own code. */
+static __noinline void panic_textwrite(void)
+{
+	*(volatile u8 *)(void *)&panic_ud = 0xCC;
+}
+
+/* W^X: a jump into a data page. */
+static __noinline void panic_nxexec(void)
+{
+	static u8 code[16] = { 0xC3 }; /* ret */
+
+	((void (*)(void))(void *)code)();
+}
+
+static volatile unsigned overflow_depth;
+
+/* Recurse until the stack runs into its guard page. */
+static __noinline void panic_overflow(void)
+{
+	volatile u8 pad[512];
+
+	pad[0] = 1;
+	if (++overflow_depth)
+		panic_overflow();
+	pad[1] = pad[0];
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} panic_types[] = {
+	{ "pagefault", panic_pagefault }, { "divzero", panic_divzero },
+	{ "ud", panic_ud },               { "textwrite", panic_textwrite },
+	{ "nxexec", panic_nxexec },       { "overflow", panic_overflow },
+};
+
 static int cmd_panic(struct sh *sh, int argc, char **argv)
 {
 	const char *type = argc > 1 ? argv[1] : "direct";
 
 	if (strcmp(type, "direct") == 0)
 		panic("panic requested from the shell");
-	else if (strcmp(type, "pagefault") == 0)
-		panic_pagefault();
-	else if (strcmp(type, "divzero") == 0)
-		panic_divzero();
-	else if (strcmp(type, "ud") == 0)
-		panic_ud();
-	else
-		return sh_error(sh, "unknown type '%s'", type);
-	return sh_error(sh, "'%s' did not fault", type);
+	for (size_t i = 0; i < ARRAY_SIZE(panic_types); i++) {
+		if (strcmp(type, panic_types[i].name) == 0) {
+			panic_types[i].fn();
+			return sh_error(sh, "'%s' did not fault", type);
+		}
+	}
+	return sh_error(sh, "unknown type '%s'", type);
 }
-SHELL_CMD("panic", "[direct|pagefault|divzero|ud]", "crash the kernel on purpose (test the panic report)",
-	  0, 1, cmd_panic);
+SHELL_CMD("panic", "[direct|pagefault|divzero|ud|textwrite|nxexec|overflow]",
+	  "crash the kernel on purpose (test the panic report)", 0, 1, cmd_panic);

@@ -329,8 +329,8 @@ static u64 buddy_check_free_block(const struct buddy *b, u64 pfn, struct buddy_t
 	if (order > BUDDY_MAX_ORDER)
 		return 0;
 	size = order_pages(order);
-	if (!IS_ALIGNED(pfn, size) || !buddy_range_ok(b, pfn, size) || buddy_page(b, pfn)->flags ||
-	    !buddy_check_tail(b, pfn, size, true))
+	if (!IS_ALIGNED(pfn, size) || !buddy_range_ok(b, pfn, size) ||
+	    buddy_page(b, pfn)->flags || !buddy_check_tail(b, pfn, size, true))
 		return 0;
 	/* A free buddy of the same order should have been merged. */
 	if (order < BUDDY_MAX_ORDER && buddy_is_free_head(b, pfn ^ size, order))

@@ -11,9 +11,10 @@
  * keeps large contiguous runs available after many small allocations.
  *
  * The allocator is pure bookkeeping: it never locks, prints, maps or panics.
- * The kernel glue (mm/page.c) serialises every call with its lock, builds the
- * ranges from the memory map, and turns an -EINVAL from buddy_free() into a
- * panic.  The same code runs on the host in the unit tests.
+ * The kernel glue (mm/page_alloc.c) serialises every call with its lock,
+ * builds the ranges from the memory map, and turns an -EINVAL from
+ * buddy_free() into a panic.  The same code runs on the host in the unit
+ * tests.
  *
  * Where the state lives:
  *  - struct buddy_page, one per frame, 8 bytes, in an array the caller
