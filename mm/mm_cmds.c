@@ -1,5 +1,6 @@
 /*
- * mm_cmds.c — `memusage`: where every byte of RAM is.
+ * mm_cmds.c — `memusage`: where every byte of RAM is; `membench`: how fast
+ * the allocators are (reported by `make bench`, never asserted).
  *
  * The accounts come from the memory map (mm/memmap.h) and always sum to the
  * RAM the firmware reported; the page allocator's share is split into free
@@ -8,6 +9,7 @@
  * use.
  */
 #include "kernel/shell.h"
+#include "kernel/time.h"
 #include "mm/kmalloc.h"
 #include "mm/memmap.h"
 #include "mm/page_alloc.h"
@@ -54,3 +56,35 @@ static int cmd_memusage(struct sh *sh, int argc, char **argv)
 	return 0;
 }
 SHELL_CMD("memusage", "", "show memory use: totals, allocator, pools", 0, 0, cmd_memusage);
+
+/* Operations per second of @fn's alloc/free pair, @rounds times. */
+static u64 pairs_per_second(void (*fn)(unsigned rounds), unsigned rounds)
+{
+	u64 t0 = time_ns(), ns;
+
+	fn(rounds);
+	ns = time_ns() - t0;
+	return ns ? (u64)rounds * 1000000000ULL / ns : 0;
+}
+
+static void kmalloc64_pairs(unsigned rounds)
+{
+	for (unsigned i = 0; i < rounds; i++)
+		kfree(kmalloc(64));
+}
+
+static void page_pairs(unsigned rounds)
+{
+	for (unsigned i = 0; i < rounds; i++)
+		page_free(page_alloc(1), 1);
+}
+
+static int cmd_membench(struct sh *sh, int argc, char **argv)
+{
+	sh_printf(sh, "kmalloc(64)+kfree: %llu pairs/s\n",
+		  (unsigned long long)pairs_per_second(kmalloc64_pairs, 200000));
+	sh_printf(sh, "page_alloc(1)+page_free: %llu pairs/s\n",
+		  (unsigned long long)pairs_per_second(page_pairs, 200000));
+	return 0;
+}
+SHELL_CMD("membench", "", "measure kmalloc and page allocator speed", 0, 0, cmd_membench);
