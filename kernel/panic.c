@@ -99,23 +99,26 @@ unsigned backtrace_print(u64 rip, u64 rbp, bool rip_is_return,
 	return n;
 }
 
+static const struct {
+	char name[7];
+	u8 slot; /* index of the register in struct regs, as u64s */
+} reg_order[] = {
+#define REG(n) { #n, __builtin_offsetof(struct regs, n) / 8 }
+	REG(rip), REG(rsp), REG(rbp), REG(rflags), REG(rax), REG(rbx), REG(rcx), REG(rdx),
+	REG(rsi), REG(rdi), REG(r8), REG(r9), REG(r10), REG(r11), REG(r12), REG(r13),
+	REG(r14), REG(r15), REG(cs), REG(ss),
+#undef REG
+};
+
+/* The registers four to a line, then the control registers. */
 static void print_regs(const struct regs *r)
 {
-	panic_printf("rip=0x%016llx rsp=0x%016llx rbp=0x%016llx rflags=0x%08llx\n",
-		     (unsigned long long)r->rip, (unsigned long long)r->rsp,
-		     (unsigned long long)r->rbp, (unsigned long long)r->rflags);
-	panic_printf("rax=0x%016llx rbx=0x%016llx rcx=0x%016llx rdx=0x%016llx\n",
-		     (unsigned long long)r->rax, (unsigned long long)r->rbx,
-		     (unsigned long long)r->rcx, (unsigned long long)r->rdx);
-	panic_printf("rsi=0x%016llx rdi=0x%016llx r8 =0x%016llx r9 =0x%016llx\n",
-		     (unsigned long long)r->rsi, (unsigned long long)r->rdi,
-		     (unsigned long long)r->r8, (unsigned long long)r->r9);
-	panic_printf("r10=0x%016llx r11=0x%016llx r12=0x%016llx r13=0x%016llx\n",
-		     (unsigned long long)r->r10, (unsigned long long)r->r11,
-		     (unsigned long long)r->r12, (unsigned long long)r->r13);
-	panic_printf("r14=0x%016llx r15=0x%016llx cs=0x%llx ss=0x%llx\n",
-		     (unsigned long long)r->r14, (unsigned long long)r->r15,
-		     (unsigned long long)r->cs, (unsigned long long)r->ss);
+	const u64 *v = (const u64 *)r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(reg_order); i++)
+		panic_printf("%-3s=0x%016llx%s", reg_order[i].name,
+			     (unsigned long long)v[reg_order[i].slot],
+			     i % 4 == 3 || i + 1 == ARRAY_SIZE(reg_order) ? "\n" : " ");
 	panic_printf("cr0=0x%016llx cr3=0x%016llx cr4=0x%016llx\n",
 		     (unsigned long long)read_cr0(), (unsigned long long)read_cr3(),
 		     (unsigned long long)read_cr4());
