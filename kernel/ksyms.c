@@ -5,7 +5,9 @@
  * last symbol at or below the address.  A symbol whose size the assembler
  * did not record (size 0) is taken to extend to the next symbol; one with a
  * size must contain the address, so an address in padding between functions
- * is reported as unknown instead of being blamed on its neighbour.
+ * is reported as unknown instead of being blamed on its neighbour.  The
+ * size reported is the one used: the recorded size, or the distance to the
+ * next symbol.
  */
 #include "kernel/ksyms.h"
 #include "compiler.h"
@@ -57,7 +59,7 @@ const char *ksyms_lookup(u64 addr, u64 *offset, u64 *size)
 	if (addr - ksyms_table[i].addr >= len)
 		return NULL;
 	*offset = addr - ksyms_table[i].addr;
-	*size = ksyms_table[i].size;
+	*size = len;
 	return ksyms_names + ksyms_table[i].name_off;
 }
 

@@ -12,8 +12,9 @@
 
 /*
  * Find the function containing @addr.  Returns its name and sets @offset
- * (addr - start) and @size (0 when unknown); NULL when @addr lies in no
- * known function.
+ * (addr - start) and @size (for an assembly label without a recorded size,
+ * the distance to the next symbol); NULL when @addr lies in no known
+ * function.
  */
 const char *ksyms_lookup(u64 addr, u64 *offset, u64 *size);
 
