@@ -44,10 +44,9 @@ static void bitmap_assign_range(u64 *map, size_t start, size_t count, bool on)
 	size_t end = start + count;
 
 	while (start < end) {
-		size_t w = start / BITMAP_WORD_BITS;
-		size_t span = MIN(end - start, BITMAP_WORD_BITS - start % BITMAP_WORD_BITS);
-		u64 mask = span == BITMAP_WORD_BITS ? ~0ULL :
-			   ((1ULL << span) - 1) << (start % BITMAP_WORD_BITS);
+		size_t w = start / BITMAP_WORD_BITS, shift = start % BITMAP_WORD_BITS;
+		size_t span = MIN(end - start, BITMAP_WORD_BITS - shift);
+		u64 mask = span == BITMAP_WORD_BITS ? ~0ULL : ((1ULL << span) - 1) << shift;
 
 		if (on)
 			map[w] |= mask;

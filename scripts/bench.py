@@ -71,13 +71,13 @@ class Bench:
     def __init__(self, args, log_dir):
         self.args = args
         self.log_dir = log_dir
-        self.isos = nh.IsoCache(log_dir / "isos", REPO)
+        self.isos = nh.IsoCache(log_dir / "isos", default_iso=args.iso)
         self._count = 0
 
     def vm(self, cmdline="", **kw):
         """A started NosVM (use it with `with`); the kernel gets @cmdline."""
         self._count += 1
-        iso = Path(self.args.iso) if cmdline == "" else self.isos.get(cmdline)
+        iso = self.isos.get(cmdline)
         kw.setdefault("smp", self.args.smp)
         kw.setdefault("mem", self.args.mem)
         return nh.NosVM(iso, name=f"bench-{self._count}", log_dir=self.log_dir,

@@ -2,8 +2,9 @@
 conftest.py — pytest fixtures for the nos system tests.
 
 Fixtures
-  nos_build   (session) runs `make all` once (NOS_NO_BUILD=1 skips it) and
-              knows the tree: repo path, NOS_VERSION, kernel ELF path.
+  nos_build   (session) runs `make all` once (NOS_NO_BUILD=1 skips it),
+              copies kernel64.elf and nos.iso aside for the session, and
+              knows the tree: repo path, NOS_VERSION, kernel ELF, ISO.
   iso_cache   (session) ISOs per kernel command line (scripts/mkiso.sh),
               built into a session temp dir the first time they are asked for.
   shared_vm   (function) a VM booted once per session with the default ISO
@@ -31,6 +32,7 @@ Failures
 """
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -40,13 +42,20 @@ import nos_harness as nh
 
 
 class Build:
-    """What the tests need to know about the built tree."""
+    """What the tests need to know about the built tree.
 
-    def __init__(self, repo):
+    The kernel and the ISO are copied into @snapdir, so that a rebuild in
+    the tree during the session cannot mix two kernels in one test (the
+    ELF read for symbols must be the one that runs).
+    """
+
+    def __init__(self, repo, snapdir):
         self.repo = Path(repo)
         self.version = nh.read_version(repo)
-        self.kernel = self.repo / "bin" / "kernel64.elf"
-        self.iso = self.repo / "nos.iso"
+        self.kernel = Path(snapdir) / "kernel64.elf"
+        self.iso = Path(snapdir) / "nos.iso"
+        shutil.copyfile(self.repo / "bin" / "kernel64.elf", self.kernel)
+        shutil.copyfile(self.repo / "nos.iso", self.iso)
 
 
 def _drop_old_logs(days=1):
@@ -58,22 +67,23 @@ def _drop_old_logs(days=1):
 
 
 @pytest.fixture(scope="session")
-def nos_build():
+def nos_build(tmp_path_factory):
     _drop_old_logs()
     if os.environ.get("NOS_NO_BUILD") != "1":
         try:
             nh.build(nh.REPO)
         except nh.NosError as e:
             pytest.exit(str(e), returncode=2)
-    b = Build(nh.REPO)
-    if not b.iso.exists() or not b.kernel.exists():
+    repo = nh.REPO
+    if not (repo / "nos.iso").exists() or not (repo / "bin/kernel64.elf").exists():
         pytest.exit("nos.iso / bin/kernel64.elf missing (run make)", returncode=2)
-    return b
+    return Build(repo, tmp_path_factory.mktemp("build"))
 
 
 @pytest.fixture(scope="session")
 def iso_cache(nos_build, tmp_path_factory):
-    return nh.IsoCache(tmp_path_factory.mktemp("isos"), nos_build.repo)
+    return nh.IsoCache(tmp_path_factory.mktemp("isos"), nos_build.kernel,
+                       nos_build.iso, nos_build.repo)
 
 
 def _track(request, vm):

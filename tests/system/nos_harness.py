@@ -147,12 +147,32 @@ def read_version(repo=REPO):
     return m.group(1)
 
 
+@dataclass
+class ShellCmd:
+    """A SHELL_CMD() declaration; fields the regex could not read are None."""
+    name: str
+    usage: str = None
+    help: str = None
+    min_args: int = None
+    max_args: int = None
+
+
+_C_STRINGS = r'((?:"(?:[^"\\]|\\.)*"\s*)+)'
 _SHELL_CMD_RE = re.compile(r'\bSHELL_CMD\(\s*"([^"]*)"')
+_SHELL_CMD_FULL_RE = re.compile(
+    r'\bSHELL_CMD\(\s*"([^"]*)"\s*,\s*' + _C_STRINGS + r',\s*' + _C_STRINGS
+    + r',\s*(\d+)\s*,\s*(\d+)\s*,')
 _SOURCE_SKIP = {"out", "bin", "tests", "docs", "scripts", "tools", ".git"}
 
 
+def _c_string(literals):
+    """The value of adjacent C string literals (simple escapes only)."""
+    parts = re.findall(r'"((?:[^"\\]|\\.)*)"', literals)
+    return "".join(parts).encode().decode("unicode_escape")
+
+
 def declared_commands(repo=REPO, include_tests=False):
-    """Names of every SHELL_CMD("name", ...) in the kernel's C sources.
+    """{name: ShellCmd} for every SHELL_CMD("name", ...) in the C sources.
 
     Sources under tests/ are skipped unless @include_tests (the boot tests
     are linked into the kernel and may declare hidden commands).
@@ -160,15 +180,23 @@ def declared_commands(repo=REPO, include_tests=False):
     skip = set(_SOURCE_SKIP)
     if include_tests:
         skip.discard("tests")
-    names = set()
+    cmds = {}
     for root, dirs, files in os.walk(repo):
         if Path(root) == Path(repo):
             dirs[:] = [d for d in dirs if d not in skip]
         for f in files:
             if f.endswith((".c", ".h")):
-                text = Path(root, f).read_text(errors="replace")
-                names.update(_SHELL_CMD_RE.findall(text))
-    return names
+                _scan_commands(Path(root, f).read_text(errors="replace"), cmds)
+    return cmds
+
+
+def _scan_commands(text, cmds):
+    for name in _SHELL_CMD_RE.findall(text):
+        cmds.setdefault(name, ShellCmd(name))
+    for m in _SHELL_CMD_FULL_RE.finditer(text):
+        cmds[m.group(1)] = ShellCmd(m.group(1), _c_string(m.group(2)),
+                                    _c_string(m.group(3)), int(m.group(4)),
+                                    int(m.group(5)))
 
 
 def elf_symbols(elf):
@@ -198,19 +226,21 @@ def build(repo=REPO, jobs=2):
 class IsoCache:
     """ISOs per kernel command line, built once with scripts/mkiso.sh.
 
-    The empty command line is the ISO `make` built (nos.iso); any other is
-    built into @workdir, named by a hash of the command line.
+    @kernel is the ELF to put in them.  The empty command line is
+    @default_iso when given (the ISO `make` built); anything else is built
+    into @workdir, named by a hash of the command line.
     """
 
-    def __init__(self, workdir, repo=REPO):
+    def __init__(self, workdir, kernel=None, default_iso=None, repo=REPO):
         self.repo = Path(repo)
+        self.kernel = Path(kernel or self.repo / "bin" / "kernel64.elf")
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._isos = {}
+        if default_iso is not None:
+            self._isos[""] = Path(default_iso)
 
     def get(self, cmdline=""):
-        if cmdline == "":
-            return self.repo / "nos.iso"
         if cmdline not in self._isos:
             self._isos[cmdline] = self._make(cmdline)
         return self._isos[cmdline]
@@ -219,8 +249,8 @@ class IsoCache:
         digest = hashlib.sha1(cmdline.encode()).hexdigest()[:12]
         out = self.workdir / f"nos-{digest}.iso"
         proc = subprocess.run(
-            [str(self.repo / "scripts" / "mkiso.sh"),
-             str(self.repo / "bin" / "kernel64.elf"), str(out), cmdline],
+            [str(self.repo / "scripts" / "mkiso.sh"), str(self.kernel),
+             str(out), cmdline],
             cwd=self.repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True)
         if proc.returncode != 0:

@@ -7,15 +7,17 @@ afterwards (if one is not, the next test gets a freshly booted VM and this
 one fails with the log).
 
 What is checked, from the contract:
-  help       one line per command, first word = name; lists exactly the
-             SHELL_CMD()s declared in the sources (hidden '_' ones excepted)
+  help       one line per command, first word = name, with the help text;
+             lists exactly the SHELL_CMD()s declared in the sources (hidden
+             '_' ones excepted)
   version    "nos <NOS_VERSION>"
   cls        clears, prints nothing else
   dmesg      "[cpu:sec.usec:func] msg" lines; [filter] keeps matching lines
   cpu        "cpuN: <vendor> ..." per CPU; cr0/cr3/cr4/efer values that a
              64-bit paging kernel must have
-  errors     unknown command, wrong argument count, bad argument: one
-             exact line (two for a bad argument), then the shell still works
+  errors     unknown command, wrong argument count (for every declared
+             command, against its declared bounds and usage), bad argument:
+             one exact line (two for a bad argument), then the shell works
   input      1024-character lines work, longer ones are refused once and as
              a whole; Ctrl-C discards a line; random bytes never hurt it
 """
@@ -27,7 +29,11 @@ import pytest
 
 import nos_harness as nh
 
-PANIC_USAGE = "[direct|pagefault|divzero|ud]"
+# What the sources declare (collected once, at import): expectations for
+# help and usage lines come from here, not from copies in this file.
+COMMANDS = nh.declared_commands()
+VISIBLE = sorted(n for n in COMMANDS if not n.startswith("_"))
+PANIC_KINDS = ("direct", "pagefault", "divzero", "ud")  # the contract's
 VENDORS = ("GenuineIntel", "AuthenticAMD", "HygonGenuine", "CentaurHauls",
            "  Shanghai  ", "TCGTCGTCGTCG", "KVMKVMKVM")
 LINE_MAX = 1024
@@ -48,14 +54,21 @@ def help_names(vm):
 
 def test_help_lists_every_declared_command(shared_vm, nos_build):
     names, lines = help_names(shared_vm)
-    expected = {n for n in nh.declared_commands(nos_build.repo)
-                if not n.startswith("_")}
-    anywhere = nh.declared_commands(nos_build.repo, include_tests=True)
-    assert expected, "no SHELL_CMD(\"...\") found in the sources"
-    missing = expected - set(names)
+    anywhere = set(nh.declared_commands(nos_build.repo, include_tests=True))
+    assert VISIBLE, "no SHELL_CMD(\"...\") found in the sources"
+    missing = set(VISIBLE) - set(names)
     assert not missing, f"declared but not in help: {sorted(missing)}\n{lines}"
     unknown = set(names) - anywhere
     assert not unknown, f"help lines that are not commands: {sorted(unknown)}"
+
+
+def test_help_line_shows_the_declared_text(shared_vm):
+    _, lines = help_names(shared_vm)
+    by_name = {l.split()[0]: l for l in lines if l.strip()}
+    for name in VISIBLE:
+        text = COMMANDS[name].help
+        if text and name in by_name:
+            assert text in by_name[name], by_name[name]
 
 
 def test_help_hides_underscore_commands_and_has_no_duplicates(shared_vm):
@@ -167,23 +180,37 @@ def test_unknown_command(shared_vm, nos_build):
     check_version_works(shared_vm, nos_build.version)
 
 
+def usage_error(name):
+    """The contract's line for a wrong argument count, from the source."""
+    usage = COMMANDS[name].usage or ""
+    return f"{name}: wrong number of arguments; usage: {name} {usage}".rstrip()
+
+
+def test_panic_usage_names_the_contract_kinds():
+    usage = COMMANDS["panic"].usage
+    assert usage and all(k in usage.strip("[]").split("|") for k in PANIC_KINDS)
+
+
 def test_wrong_argument_count_prints_usage(shared_vm, nos_build):
     out = shared_vm.run("panic direct extra")
-    assert out == ("panic: wrong number of arguments; usage: panic "
-                   + PANIC_USAGE)
+    assert out == usage_error("panic")
     check_version_works(shared_vm, nos_build.version)
 
 
-def test_wrong_argument_count_for_a_command_without_arguments(shared_vm):
-    out = shared_vm.run("version extra")
-    assert re.fullmatch(r"version: wrong number of arguments; usage: "
-                        r"version ?", out), out
+@pytest.mark.parametrize("name", [n for n in VISIBLE
+                                  if COMMANDS[n].max_args is not None])
+def test_every_command_checks_its_argument_count(shared_vm, name):
+    cmd = COMMANDS[name]
+    counts = [cmd.max_args + 1] + ([cmd.min_args - 1] if cmd.min_args else [])
+    for n in counts:
+        out = shared_vm.run(" ".join([name] + ["x"] * n))
+        assert out.rstrip() == usage_error(name), f"{n} arguments"
 
 
 def test_bad_argument_prints_reason_and_usage(shared_vm, nos_build):
     out = shared_vm.run("panic bogus")
     assert out.split("\n") == ["panic: unknown type 'bogus'",
-                               "usage: panic " + PANIC_USAGE]
+                               "usage: panic " + COMMANDS["panic"].usage]
     check_version_works(shared_vm, nos_build.version)
 
 
@@ -203,7 +230,7 @@ def test_overlong_line_is_refused_as_a_whole(shared_vm, nos_build, length,
     shared_vm.send("version".ljust(length, fill) + "\r")
     out = shared_vm.resync(quiet=1.0, timeout=60)
     lines = out.split("\r\n")
-    assert lines.count("line too long (max 1024 characters)") == 1, lines[1:]
+    assert lines.count("shell: line too long (max 1024 characters)") == 1, lines[1:]
     assert "unknown command" not in out, out[-400:]
     assert f"nos {nos_build.version}" not in out, "a truncated line was run"
     check_version_works(shared_vm, nos_build.version)

@@ -89,8 +89,10 @@ static void check_against_model(struct ktest_ctx *kt, size_t nbits)
 	size_t bit = ktest_rand(kt) % nbits;
 
 	KT_EXPECT_EQ(bitmap_test(map, bit), model[bit]);
-	KT_EXPECT_EQ(bitmap_find_next_set(map, nbits, start), model_next(nbits, start, true));
-	KT_EXPECT_EQ(bitmap_find_next_zero(map, nbits, start), model_next(nbits, start, false));
+	KT_EXPECT_EQ(bitmap_find_next_set(map, nbits, start),
+		     model_next(nbits, start, true));
+	KT_EXPECT_EQ(bitmap_find_next_zero(map, nbits, start),
+		     model_next(nbits, start, false));
 	KT_EXPECT_EQ(bitmap_find_first_set(map, nbits), model_next(nbits, 0, true));
 	KT_EXPECT_EQ(bitmap_find_first_zero(map, nbits), model_next(nbits, 0, false));
 	KT_EXPECT_EQ(bitmap_find_zero_run(map, nbits, start, count, align),

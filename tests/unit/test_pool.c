@@ -305,7 +305,7 @@ KTEST(pool, spare_slab)
 KTEST(pool, bad_free)
 {
 	static struct pool other;
-	u8 *a, *b, *big, *spare_obj;
+	u8 *a, *b, *big, *spare_obj, *slab, *not_slab;
 	unsigned i;
 
 	tp_setup();
@@ -330,9 +330,10 @@ KTEST(pool, bad_free)
 	KT_EXPECT_EQ(pool_free(&tp_pool, big - 1024), -EINVAL); /* header padding */
 	KT_EXPECT_EQ(pool_free(&tp_pool, big + 1024), -EINVAL);
 	/* The slab header itself, and a 16 KiB block that is no slab at all. */
-	KT_EXPECT_EQ(pool_free(&tp_pool, (u8 *)((uintptr_t)a & ~(uintptr_t)(POOL_SLAB_SIZE - 1))),
-		     -EINVAL);
-	KT_EXPECT_EQ(pool_free(&tp_pool, tp_ram + sizeof(tp_ram) - POOL_SLAB_SIZE + 128), -EINVAL);
+	slab = (u8 *)((uintptr_t)a & ~(uintptr_t)(POOL_SLAB_SIZE - 1));
+	KT_EXPECT_EQ(pool_free(&tp_pool, slab), -EINVAL);
+	not_slab = tp_ram + sizeof(tp_ram) - POOL_SLAB_SIZE;
+	KT_EXPECT_EQ(pool_free(&tp_pool, not_slab + 128), -EINVAL);
 	/* A live object, but of another pool. */
 	KT_EXPECT_EQ(pool_free(&other, a), -EINVAL);
 
