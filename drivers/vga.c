@@ -1,7 +1,10 @@
 /*
  * vga.c — VGA text mode, 80 columns × 25 rows at physical 0xB8000.
  *
- * Each cell is a character byte and an attribute byte.  The hardware
+ * Each cell is a character byte and an attribute byte.  Until the kernel
+ * page tables exist the buffer is reached through the boot direct map;
+ * vga_remap() then moves it to an uncached MMIO mapping, as device memory
+ * should be.  The hardware
  * cursor follows the write position through the CRT controller (ports
  * 0x3D4/0x3D5).  Control characters: '\n' new line, '\r' column 0, '\b'
  * one column back (the shell erases with "\b \b"), '\t' to the next
@@ -10,6 +13,7 @@
 #include "drivers/vga.h"
 #include "kernel/x86.h"
 #include "mm/addr.h"
+#include "mm/paging.h"
 
 #define VGA_PHYS 0xB8000
 #define COLS 80
@@ -98,4 +102,12 @@ void vga_init(void)
 {
 	vga_mem = phys_to_virt(VGA_PHYS);
 	vga_clear();
+}
+
+void vga_remap(void)
+{
+	volatile u16 *m = mmio_map(VGA_PHYS, ROWS * COLS * 2);
+
+	if (m)
+		vga_mem = m;
 }

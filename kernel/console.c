@@ -28,6 +28,14 @@ void console_init(void)
 	kbd_init();
 }
 
+/* Move device buffers to their MMIO mappings once the page tables exist. */
+void console_remap(void);
+
+void console_remap(void)
+{
+	vga_remap();
+}
+
 /* Apply `console=`; called once parameters are parsed. */
 void console_apply_params(void);
 

@@ -37,6 +37,7 @@ KPARAM(smp, "smp", "off|on", "smp=off runs on the boot CPU alone");
 
 extern u64 boot_pml4[512];
 void console_apply_params(void);
+void console_remap(void);
 void kmain(u32 magic, u64 info_phys, u64 entry_tsc);
 __noreturn void boot_switch_stack(u64 top, void (*fn)(void));
 
@@ -85,6 +86,7 @@ void kmain(u32 magic, u64 info_phys, u64 entry_tsc)
 	console_apply_params();
 	boot_report();
 	mm_init();
+	console_remap();
 	kmain_switch_stack();
 }
 
