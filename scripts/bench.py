@@ -100,6 +100,27 @@ def bench_boot(ctx):
         ]
 
 
+@benchmark
+def bench_memory(ctx):
+    """Allocator speed (`membench`) and memory in use right after boot."""
+    import re
+    with ctx.vm() as vm:
+        vm.wait_boot()
+        usage = vm.run("memusage")
+        speed = vm.run("membench", timeout=120)
+    used = int(re.search(r"^used: (\d+) KiB", usage, re.M).group(1))
+    kmalloc = int(re.search(r"kmalloc\(64\)\+kfree: (\d+)", speed).group(1))
+    page = int(re.search(r"page_alloc\(1\)\+page_free: (\d+)", speed).group(1))
+    return [
+        Figure("mm.used_after_boot", used / 1024.0, "MiB",
+               "RAM in use right after boot (memusage: total - free)"),
+        Figure("mm.kmalloc64_per_s", kmalloc / 1e6, "M/s",
+               "kmalloc(64)+kfree pairs per second (guest clock)"),
+        Figure("mm.page1_per_s", page / 1e6, "M/s",
+               "page_alloc(1)+page_free pairs per second (guest clock)"),
+    ]
+
+
 def ms(seconds):
     return seconds * 1000.0
 
