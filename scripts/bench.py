@@ -34,6 +34,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -103,7 +104,6 @@ def bench_boot(ctx):
 @benchmark
 def bench_memory(ctx):
     """Allocator speed (`membench`) and memory in use right after boot."""
-    import re
     with ctx.vm() as vm:
         vm.wait_boot()
         usage = vm.run("memusage")
