@@ -11,8 +11,10 @@ cp "$kernel" "$tmp/iso/boot/kernel64.elf"
 here=$(cd "$(dirname "$0")/.." && pwd)
 sed "s|@CMDLINE@|$cmdline|" "$here/build/grub.cfg" > "$tmp/iso/boot/grub/grub.cfg"
 # Only the i386-pc (BIOS) platform: QEMU's default firmware is SeaBIOS.
-grub-mkrescue -d /usr/lib/grub/i386-pc -o "$out.tmp" "$tmp/iso" \
+part=$(mktemp "$out.XXXXXX") # unique: two builds may run at once
+grub-mkrescue -d /usr/lib/grub/i386-pc -o "$part" "$tmp/iso" \
 	--install-modules="multiboot2 normal iso9660 biosdisk serial terminal" \
 	--locales= --fonts= --themes= >"$tmp/log" 2>&1 \
-	|| { cat "$tmp/log" >&2; exit 1; }
-mv "$out.tmp" "$out"
+	|| { cat "$tmp/log" >&2; rm -f "$part"; exit 1; }
+chmod 644 "$part"
+mv "$part" "$out"

@@ -8,8 +8,6 @@ import re
 
 import pytest
 
-import nos_harness as nh
-
 KIB = re.compile(r"^\s*(.+?)\s+(\d+) KiB$")
 
 
