@@ -164,7 +164,6 @@ extern const struct kparam *const __start_kparams[];
 extern const struct kparam *const __stop_kparams[];
 
 static struct param_set kernel_params;
-static char kernel_cmdline[PARAM_CMDLINE_MAX];
 
 static void params_to_dmesg(const char *msg, void *arg)
 {
@@ -173,9 +172,8 @@ static void params_to_dmesg(const char *msg, void *arg)
 
 void params_init(const char *cmdline)
 {
-	strlcpy(kernel_cmdline, cmdline ? cmdline : "", sizeof(kernel_cmdline));
 	params_parse(&kernel_params, __start_kparams, __stop_kparams - __start_kparams,
-		     kernel_cmdline, params_to_dmesg, NULL);
+		     cmdline, params_to_dmesg, NULL);
 }
 
 const char *param_get(const char *name)
@@ -188,10 +186,5 @@ bool param_is(const char *name, const char *value)
 	const char *v = param_get(name);
 
 	return v && (!value || strcmp(v, value) == 0);
-}
-
-const char *param_cmdline(void)
-{
-	return kernel_cmdline;
 }
 #endif

@@ -63,7 +63,5 @@ void params_init(const char *cmdline);
 const char *param_get(const char *name);
 /* True when @name is present and (when @value is not NULL) equals @value. */
 bool param_is(const char *name, const char *value);
-/* The command line as the boot loader gave it. */
-const char *param_cmdline(void);
 
 #endif

@@ -34,9 +34,9 @@ static void *slab_alloc(void *ctx)
 	return slab;
 }
 
+/* page_free() clears the slab flag along with the rest of the frames' state. */
 static void slab_free(void *ctx, void *slab)
 {
-	page_set_slab(slab, POOL_SLAB_PAGES, false);
 	page_free(slab, POOL_SLAB_PAGES);
 }
 
