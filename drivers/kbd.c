@@ -7,11 +7,16 @@
  * driver tracks Shift, Ctrl and Caps Lock and turns key presses into bytes;
  * Ctrl+letter gives the control code (Ctrl-C = 3, Ctrl-U = 21).
  *
- * Input is polled for now: kbd_trygetc() drains the controller on each call.
- * Bytes of a multi-byte sequence wait in a small pending queue.
+ * Input is polled until kbd_enable_irq(); then the IRQ 1 handler decodes
+ * scan codes as they come and puts the bytes in a ring that kbd_trygetc()
+ * reads (one producer, one consumer: no lock).  When polled, bytes of a
+ * multi-byte sequence wait in a small pending queue.
  */
 #include "drivers/kbd.h"
+#include "errno.h"
+#include "kernel/irq.h"
 #include "kernel/x86.h"
+#include "lib/ring.h"
 #include "types.h"
 
 #define KBD_DATA 0x60
@@ -42,8 +47,11 @@ static const char keymap_shift[128] = {
 	'*', 0, ' ',
 };
 
+static u8 rx_storage[256];
+static struct ring rx_ring;
+
 static struct {
-	bool present;
+	bool present, irq_mode;
 	bool shift, ctrl, caps, extended;
 	char pending[4];
 	unsigned npending, next;
@@ -134,8 +142,50 @@ void kbd_init(void)
 		(void)inb(KBD_DATA);
 }
 
+/* Move the decoded bytes of the last scan code to the ring. */
+static void kbd_flush_pending(void)
+{
+	while (kbd.next < kbd.npending)
+		ring_put(&rx_ring, (u8)kbd.pending[kbd.next++]);
+}
+
+static enum irq_result kbd_irq(void *arg)
+{
+	bool any = false;
+	u8 status;
+
+	while ((status = inb(KBD_STATUS)) & STATUS_OUT_FULL) {
+		u8 sc = inb(KBD_DATA);
+
+		any = true;
+		if (status & STATUS_AUX)
+			continue;
+		kbd_scancode(sc);
+		kbd_flush_pending();
+	}
+	return any ? IRQ_HANDLED : IRQ_NONE;
+}
+
+int kbd_enable_irq(void)
+{
+	int rc;
+
+	if (!kbd.present)
+		return -ENODEV;
+	ring_init(&rx_ring, rx_storage, sizeof(rx_storage));
+	kbd.irq_mode = true;
+	rc = irq_request_isa(1, kbd_irq, NULL, "keyboard");
+	if (rc)
+		kbd.irq_mode = false;
+	return rc;
+}
+
 int kbd_trygetc(void)
 {
+	u8 c;
+
+	if (kbd.irq_mode)
+		return ring_get(&rx_ring, &c) ? -1 : c;
 	while (kbd.next == kbd.npending) {
 		u8 status;
 

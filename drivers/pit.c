@@ -9,6 +9,7 @@
 #include "drivers/pit.h"
 #include "kernel/x86.h"
 
+#define PIT_CH0 0x40
 #define PIT_CH2 0x42
 #define PIT_CMD 0x43
 #define PORT_B 0x61
@@ -16,6 +17,7 @@
 #define PORTB_SPEAKER 0x02
 #define PORTB_OUT2 0x20
 #define CMD_CH2_LOHI_MODE0 0xB0
+#define CMD_CH0_LOHI_MODE2 0x34 /* rate generator */
 
 void pit_ch2_start(u16 ticks)
 {
@@ -31,4 +33,13 @@ void pit_ch2_start(u16 ticks)
 bool pit_ch2_done(void)
 {
 	return inb(PORT_B) & PORTB_OUT2;
+}
+
+void pit_start_periodic(unsigned hz)
+{
+	u32 div = PIT_HZ / hz;
+
+	outb(PIT_CMD, CMD_CH0_LOHI_MODE2);
+	outb(PIT_CH0, div & 0xFF);
+	outb(PIT_CH0, (div >> 8) & 0xFF);
 }

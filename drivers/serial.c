@@ -5,13 +5,23 @@
  * chip with its loopback mode: a port that does not echo a test byte is
  * treated as absent and output to it is dropped, so a machine without COM1
  * does not spin forever on the line-status register.
+ *
+ * Output is always polled (it is also the panic path).  Input starts polled
+ * and becomes interrupt-driven with serial_enable_irq(): the IRQ 4 handler
+ * drains the receive FIFO into a ring that serial_trygetc() reads.  The
+ * handler is the ring's only producer and the console its only consumer,
+ * so the ring needs no lock.
  */
 #include "drivers/serial.h"
+#include "errno.h"
+#include "kernel/irq.h"
 #include "kernel/x86.h"
+#include "lib/ring.h"
 
 #define COM1 0x3F8
 #define REG_DATA 0
 #define REG_IER 1
+#define IER_RX_AVAILABLE 0x01
 #define REG_FCR 2
 #define REG_LCR 3
 #define REG_MCR 4
@@ -24,6 +34,9 @@
 #define MCR_LOOPBACK 0x10
 
 static bool serial_ok;
+static bool serial_irq_mode;
+static u8 rx_storage[1024];
+static struct ring rx_ring;
 
 void serial_init(void)
 {
@@ -65,9 +78,47 @@ void serial_write(const char *buf, size_t len)
 	}
 }
 
-int serial_trygetc(void)
+static int serial_poll(void)
 {
 	if (!serial_ok || !(inb(COM1 + REG_LSR) & LSR_DATA_READY))
 		return -1;
 	return inb(COM1 + REG_DATA);
+}
+
+int serial_trygetc(void)
+{
+	u8 c;
+
+	if (!serial_irq_mode)
+		return serial_poll();
+	return ring_get(&rx_ring, &c) ? -1 : c;
+}
+
+static enum irq_result serial_irq(void *arg)
+{
+	bool any = false;
+	int c;
+
+	while ((c = serial_poll()) >= 0) {
+		ring_put(&rx_ring, (u8)c); /* a full ring drops input, never blocks */
+		any = true;
+	}
+	return any ? IRQ_HANDLED : IRQ_NONE;
+}
+
+int serial_enable_irq(void)
+{
+	int rc;
+
+	if (!serial_ok)
+		return -ENODEV;
+	ring_init(&rx_ring, rx_storage, sizeof(rx_storage));
+	serial_irq_mode = true;
+	rc = irq_request_isa(4, serial_irq, NULL, "serial");
+	if (rc) {
+		serial_irq_mode = false;
+		return rc;
+	}
+	outb(COM1 + REG_IER, IER_RX_AVAILABLE);
+	return 0;
 }

@@ -4,8 +4,10 @@
  *
  * Which devices are used is decided once by the `console=` parameter:
  * `serial` is COM1 only, `vga` is the screen and keyboard only, and the
- * default is both.  Input is polled until the interrupts issue makes the
- * devices interrupt-driven; console_getc() spins with `pause` in between.
+ * default is both.  Input is polled until console_enable_irq() hands it to
+ * the devices' interrupt handlers; from then on console_getc() halts the
+ * CPU between bytes (`sti; hlt` with the check done with interrupts off, so
+ * a byte that arrives in between still wakes it).
  */
 #include "kernel/console.h"
 #include "drivers/kbd.h"
@@ -69,13 +71,35 @@ int console_trygetc(void)
 	return c;
 }
 
+static bool input_irq;
+
+void console_enable_irq(void)
+{
+	bool serial = !use_serial || serial_enable_irq() == 0;
+	bool kbd = !use_vga || kbd_enable_irq() == 0;
+
+	input_irq = serial && kbd;
+}
+
 int console_getc(void)
 {
 	int c;
 
-	while ((c = console_trygetc()) < 0)
-		cpu_relax();
-	return c;
+	for (;;) {
+		u64 flags = read_rflags();
+
+		cli();
+		c = console_trygetc();
+		if (c >= 0 || !input_irq || !(flags & RFLAGS_IF)) {
+			if (flags & RFLAGS_IF)
+				sti();
+			if (c >= 0)
+				return c;
+			cpu_relax();
+			continue;
+		}
+		__asm__ __volatile__("sti; hlt" ::: "memory");
+	}
 }
 
 void console_clear(void)

@@ -20,7 +20,9 @@
 void console_init(void);
 /* Write bytes to every enabled console ('\n' becomes CR LF on serial). */
 void console_write(const char *buf, size_t len);
-/* Next input byte, waiting for one. */
+/* Take input from the devices' interrupts from now on (needs the IRQ layer). */
+void console_enable_irq(void);
+/* Next input byte, waiting for one (halting the CPU when input is IRQ-driven). */
 int console_getc(void);
 /* Next input byte, or -1 when none is waiting. */
 int console_trygetc(void);

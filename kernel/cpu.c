@@ -10,6 +10,7 @@
  */
 #include "kernel/cpu.h"
 #include "compiler.h"
+#include "kernel/percpu.h"
 #include "kernel/x86.h"
 #include "lib/string.h"
 
@@ -56,7 +57,8 @@ extern const u64 isr_stub_table[IDT_ENTRIES];
 static struct cpu_tables cpu_tables[CONFIG_MAX_CPUS] __aligned(16);
 static struct idt_gate idt[IDT_ENTRIES] __aligned(16);
 static bool idt_ready;
-static unsigned cpus_started;
+
+struct percpu percpu_area[CONFIG_MAX_CPUS];
 
 static void tss_descriptor(u64 *slot, const struct tss *tss)
 {
@@ -128,20 +130,18 @@ void cpu_init_tables(unsigned cpu)
 		t->tss.ist[i] = (u64)t->ist_stacks[i] + IST_STACK_SIZE;
 	t->tss.iomap_base = sizeof(struct tss);
 	load_gdt_and_tss(t);
+	/* After the segment reload, which clears the GS base. */
+	percpu_area[cpu].self = &percpu_area[cpu];
+	percpu_area[cpu].cpu = cpu;
+	wrmsr(MSR_GS_BASE, (u64)&percpu_area[cpu]);
 	if (!idt_ready)
 		idt_build();
 	__asm__ __volatile__("lidt %0" : : "m"(idtr));
-	cpus_started++;
 }
 
 unsigned cpu_id(void)
 {
-	return 0;
-}
-
-unsigned cpu_count(void)
-{
-	return cpus_started ? cpus_started : 1;
+	return this_cpu()->cpu;
 }
 
 static void cpuid_string(char *out, u32 leaf)

@@ -21,12 +21,13 @@
 #define IST_MACHINE_CHECK 3
 #define IST_PAGE_FAULT 4
 
-/* Load this CPU's GDT, TSS and the IDT.  @cpu is its index (0 = BSP). */
+/*
+ * Load this CPU's GDT, TSS and the IDT, and point GS at its struct percpu.
+ * @cpu is its index (0 = BSP).
+ */
 void cpu_init_tables(unsigned cpu);
-/* Index of the running CPU (0 until the SMP issue adds per-CPU data). */
+/* Index of the running CPU (0 = the boot CPU). */
 unsigned cpu_id(void);
-/* Number of CPUs started so far. */
-unsigned cpu_count(void);
 
 struct cpu_info {
 	char vendor[13];

@@ -6,10 +6,10 @@
  * and the full register frame — except a fault a test provoked on purpose
  * through kernel/probe.h, which resumes at the probe's fix-up.  A page fault
  * in a stack's guard page is reported as the stack overflow it is (the #PF
- * handler has its own IST stack, so it still runs).  Other vectors have no handler until the
- * interrupts issue adds IRQ dispatch; one that arrives anyway is counted and
- * logged, not fatal.
+ * handler has its own IST stack, so it still runs).  Vectors 32-255 are
+ * interrupts: kernel/irq.c dispatches them.
  */
+#include "kernel/irq.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/probe.h"
@@ -30,8 +30,6 @@ static const char *const exception_names[32] = {
 	"#SX security exception", "reserved (31)",
 };
 
-static u64 stray_interrupts;
-
 void isr_dispatch(struct regs *r);
 
 void isr_dispatch(struct regs *r)
@@ -47,6 +45,5 @@ void isr_dispatch(struct regs *r)
 	if (r->vector < 32)
 		panic_regs(r, "%s (vector %llu)", exception_names[r->vector],
 			   (unsigned long long)r->vector);
-	if (stray_interrupts++ < 10)
-		pr_warn("irq: unexpected interrupt on vector %llu", (unsigned long long)r->vector);
+	irq_dispatch(r);
 }

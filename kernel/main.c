@@ -10,9 +10,10 @@
  *      pointer faults instead of quietly working;
  *   3. the TSC calibration, which gives dmesg its timestamps;
  *   4. the boot information and kernel parameters;
- *   5. memory management: the page allocator and the real page tables,
- *      then a guarded stack for the rest of the boot;
- *   6. boot tests when `selftest` was given, else the shell.
+ *   5. memory management: the page allocator and the real page tables;
+ *   6. the platform: ACPI, interrupt controllers, timers, interrupts on;
+ *   7. a guarded stack for the rest of the boot;
+ *   8. boot tests when `selftest` was given, else the shell.
  */
 #include "boot/mb2.h"
 #include "config.h"
@@ -20,6 +21,7 @@
 #include "kernel/cpu.h"
 #include "kernel/panic.h"
 #include "kernel/params.h"
+#include "kernel/platform.h"
 #include "kernel/power.h"
 #include "kernel/printk.h"
 #include "kernel/selftest.h"
@@ -87,6 +89,7 @@ void kmain(u32 magic, u64 info_phys, u64 entry_tsc)
 	boot_report();
 	mm_init();
 	console_remap();
+	platform_init();
 	kmain_switch_stack();
 }
 

@@ -1,23 +1,44 @@
 /*
- * time.c — calibrated TSC time.
+ * time.c — clocks: the TSC calibration, the PIT tick, and one monotonic
+ * nanosecond clock on top of the best source.
  *
  * Calibration times a PIT channel 2 interval of CAL_MS milliseconds with the
  * TSC, CAL_ROUNDS times, and takes the median, which discards a round that a
  * host hiccup (common under emulation) stretched.  The result is kept as a
- * 32.32 fixed-point multiplier, nanoseconds per cycle, so time_ns() is one
- * multiply with no division.
+ * 32.32 fixed-point multiplier, nanoseconds per cycle, so reading the clock
+ * is one multiply with no division.
+ *
+ * Sources, best first: kvmclock (when KVM offers it), the calibrated TSC,
+ * and the PIT tick count (10 ms resolution) when the TSC cannot be
+ * calibrated.  Whatever the source, time_ns() never goes backwards, on any
+ * CPU: the last value handed out is kept in one atomic word and a reading
+ * below it returns it instead (TSCs of different CPUs may disagree by a few
+ * cycles; the monotonic clock must not show that).
+ *
+ * The PIT interrupts 100 times a second on the boot CPU; its handler is the
+ * one writer of `jiffies`, which readers get through a seqcount.
  */
 #include "kernel/time.h"
 #include "drivers/pit.h"
+#include "kernel/irq.h"
 #include "kernel/printk.h"
+#include "kernel/seqlock.h"
 #include "kernel/x86.h"
 
 #define CAL_MS 2
 #define CAL_ROUNDS 5
+#define CPUID_INVARIANT_TSC (1u << 8)
 
 static u64 tsc_base;
 static u64 tsc_hz;
 static u64 ns_per_cycle_32; /* nanoseconds per cycle, << 32 */
+static bool tsc_invariant;
+static enum time_source source = TIME_SOURCE_NONE;
+static u64 (*source_read)(void); /* the source's ns since kernel entry */
+static u64 last_ns;               /* [a] the monotonic floor */
+
+static struct seqcount tick_seq;
+static u64 jiffies;  /* [tick_seq] PIT interrupts since time_tick_start() */
 
 static u64 tsc_measure_round(void)
 {
@@ -42,6 +63,16 @@ static void sort_u64(u64 *v, unsigned n)
 		}
 }
 
+static u64 tsc_read_ns(void)
+{
+	return time_tsc_to_ns(rdtsc() - tsc_base);
+}
+
+static u64 pit_read_ns(void)
+{
+	return time_ticks() * (1000000000ULL / TIME_TICK_HZ);
+}
+
 void time_init(u64 entry_tsc)
 {
 	u64 hz[CAL_ROUNDS];
@@ -52,13 +83,65 @@ void time_init(u64 entry_tsc)
 	sort_u64(hz, CAL_ROUNDS);
 	tsc_hz = hz[CAL_ROUNDS / 2];
 	if (!tsc_hz) {
-		pr_err("time: TSC does not advance; the clock reads 0");
+		pr_err("time: TSC does not advance; the clock reads 0 until the PIT ticks");
 		return;
 	}
 	ns_per_cycle_32 = (1000000000ULL << 32) / tsc_hz;
-	pr_info("time: TSC %llu.%03llu MHz (median of %d PIT rounds, spread %llu kHz)",
+	if (cpuid(0x80000000, 0).eax >= 0x80000007)
+		tsc_invariant = cpuid(0x80000007, 0).edx & CPUID_INVARIANT_TSC;
+	time_set_source(TIME_SOURCE_TSC, tsc_read_ns);
+	pr_info("time: TSC %llu.%03llu MHz (median of %d PIT rounds, spread %llu kHz), %s",
 		(unsigned long long)(tsc_hz / 1000000), (unsigned long long)(tsc_hz / 1000 % 1000),
-		CAL_ROUNDS, (unsigned long long)((hz[CAL_ROUNDS - 1] - hz[0]) / 1000));
+		CAL_ROUNDS, (unsigned long long)((hz[CAL_ROUNDS - 1] - hz[0]) / 1000),
+		tsc_invariant ? "invariant" : "not invariant");
+}
+
+static const char *const source_names[] = {
+	[TIME_SOURCE_NONE] = "none", [TIME_SOURCE_PIT] = "PIT",
+	[TIME_SOURCE_TSC] = "TSC", [TIME_SOURCE_KVMCLOCK] = "kvmclock",
+};
+
+void time_set_source(enum time_source src, u64 (*read_ns)(void))
+{
+	source_read = read_ns;
+	__atomic_store_n(&source, src, __ATOMIC_RELEASE);
+}
+
+const char *time_source_name(void)
+{
+	return source_names[source];
+}
+
+static enum irq_result pit_tick(void *arg)
+{
+	seq_write_begin(&tick_seq);
+	jiffies++;
+	seq_write_end(&tick_seq);
+	return IRQ_HANDLED;
+}
+
+int time_tick_start(void)
+{
+	int rc = irq_request_isa(0, pit_tick, NULL, "pit");
+
+	if (rc)
+		return rc;
+	pit_start_periodic(TIME_TICK_HZ);
+	if (source == TIME_SOURCE_NONE)
+		time_set_source(TIME_SOURCE_PIT, pit_read_ns);
+	return 0;
+}
+
+u64 time_ticks(void)
+{
+	u64 v;
+	u32 s;
+
+	do {
+		s = seq_read_begin(&tick_seq);
+		v = jiffies;
+	} while (seq_read_retry(&tick_seq, s));
+	return v;
 }
 
 u64 time_tsc_to_ns(u64 cycles)
@@ -68,14 +151,28 @@ u64 time_tsc_to_ns(u64 cycles)
 
 u64 time_ns(void)
 {
-	if (!tsc_hz)
+	u64 now, last;
+
+	if (source == TIME_SOURCE_NONE)
 		return 0;
-	return time_tsc_to_ns(rdtsc() - tsc_base);
+	now = source_read();
+	last = __atomic_load_n(&last_ns, __ATOMIC_RELAXED);
+	do {
+		if (now <= last)
+			return last;
+	} while (!__atomic_compare_exchange_n(&last_ns, &last, now, true, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return now;
 }
 
 u64 time_tsc_hz(void)
 {
 	return tsc_hz;
+}
+
+bool time_tsc_invariant(void)
+{
+	return tsc_invariant;
 }
 
 void time_udelay(u64 us)

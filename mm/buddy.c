@@ -27,19 +27,13 @@
  * pieces of an allocation's unused end cannot merge with anything: each
  * one's buddy overlaps the allocation or is a differently sized piece.
  *
- * Free-list nodes live in the first bytes of each free block's head frame
- * and remember their own pfn, so popping a list needs no reverse mapping
- * from a pointer to a frame.
+ * Free lists are doubly linked through the prev/next fields of their head
+ * frames' metadata, as frame indexes within the span, so pushing, popping
+ * and unlinking a block (for a merge) are O(1) and touch no managed frame.
  */
 #include "mm/buddy.h"
 #include "lib/string.h"
 #include "errno.h"
-
-/* The free-list node stored at the start of a free block's head frame. */
-struct buddy_node {
-	struct list_head link; /* on b->free[order] */
-	u64 pfn;               /* the frame this node is written in */
-};
 
 static inline u64 order_pages(unsigned order)
 {
@@ -69,11 +63,6 @@ static struct buddy_page *buddy_page(const struct buddy *b, u64 pfn)
 	return &b->meta[pfn - b->base_pfn];
 }
 
-static struct buddy_node *buddy_node(const struct buddy *b, u64 pfn)
-{
-	return b->frame_ptr(b->ctx, pfn);
-}
-
 /* True when [@pfn, @pfn + @count) lies inside the span; @count may be 0. */
 static bool buddy_range_ok(const struct buddy *b, u64 pfn, u64 count)
 {
@@ -94,13 +83,16 @@ static bool buddy_is_free_head(const struct buddy *b, u64 pfn, unsigned order)
 static void buddy_push(struct buddy *b, u64 pfn, unsigned order)
 {
 	struct buddy_page *pg = buddy_page(b, pfn);
-	struct buddy_node *node = buddy_node(b, pfn);
+	u32 idx = (u32)(pfn - b->base_pfn), first = b->free_head[order];
 
 	pg->state = BUDDY_PAGE_FREE;
 	pg->order = (u8)order;
 	pg->count = 0;
-	node->pfn = pfn;
-	list_add(&node->link, &b->free[order]);
+	pg->prev = BUDDY_NIL;
+	pg->next = first;
+	if (first != BUDDY_NIL)
+		b->meta[first].prev = idx;
+	b->free_head[order] = idx;
 	b->nfree_blocks[order]++;
 	b->free_pages += order_pages(order);
 }
@@ -110,7 +102,13 @@ static void buddy_unlink(struct buddy *b, u64 pfn, unsigned order)
 {
 	struct buddy_page *pg = buddy_page(b, pfn);
 
-	list_del(&buddy_node(b, pfn)->link);
+	if (pg->prev != BUDDY_NIL)
+		b->meta[pg->prev].next = pg->next;
+	else
+		b->free_head[order] = pg->next;
+	if (pg->next != BUDDY_NIL)
+		b->meta[pg->next].prev = pg->prev;
+	pg->prev = pg->next = 0;
 	pg->state = BUDDY_PAGE_TAIL;
 	pg->order = 0;
 	b->nfree_blocks[order]--;
@@ -149,20 +147,17 @@ static void buddy_release_run(struct buddy *b, u64 pfn, u64 count)
 	}
 }
 
-void buddy_init(struct buddy *b, u64 base_pfn, u64 npages, struct buddy_page *meta,
-		buddy_frame_ptr_fn frame_ptr, void *ctx)
+void buddy_init(struct buddy *b, u64 base_pfn, u64 npages, struct buddy_page *meta)
 {
 	unsigned i;
 
 	memset(b, 0, sizeof(*b));
 	b->base_pfn = base_pfn;
-	b->npages = npages;
+	b->npages = MIN(npages, (u64)BUDDY_NIL - 1);
 	b->meta = meta;
-	b->frame_ptr = frame_ptr;
-	b->ctx = ctx;
 	for (i = 0; i < BUDDY_NR_ORDERS; i++)
-		list_init(&b->free[i]);
-	memset(meta, 0, npages * sizeof(*meta));
+		b->free_head[i] = BUDDY_NIL;
+	memset(meta, 0, b->npages * sizeof(*meta));
 }
 
 int buddy_add_free(struct buddy *b, u64 pfn, u64 count)
@@ -189,7 +184,7 @@ int buddy_add_free(struct buddy *b, u64 pfn, u64 count)
 /* Smallest order >= @order with a free block, or BUDDY_NR_ORDERS if none. */
 static unsigned buddy_find_order(const struct buddy *b, unsigned order)
 {
-	while (order < BUDDY_NR_ORDERS && list_empty(&b->free[order]))
+	while (order < BUDDY_NR_ORDERS && b->free_head[order] == BUDDY_NIL)
 		order++;
 	return order;
 }
@@ -206,7 +201,7 @@ int buddy_alloc(struct buddy *b, unsigned n, u64 *pfn)
 	have = buddy_find_order(b, want);
 	if (have > BUDDY_MAX_ORDER)
 		return -ENOMEM;
-	head = list_first_entry(&b->free[have], struct buddy_node, link)->pfn;
+	head = b->base_pfn + b->free_head[have];
 	buddy_unlink(b, head, have);
 	while (have > want) {
 		have--;
@@ -388,17 +383,15 @@ static bool buddy_check_frames(const struct buddy *b, struct buddy_tally *t)
 /* Walk the free list of @order; every node must be a FREE head of @order. */
 static bool buddy_check_list(const struct buddy *b, unsigned order)
 {
-	const struct list_head *head = &b->free[order], *pos;
+	u32 prev = BUDDY_NIL, idx;
 	u64 n = 0;
 
-	for (pos = head->next; pos != head; pos = pos->next) {
-		const struct buddy_node *node = list_entry(pos, struct buddy_node, link);
-
-		if (++n > b->npages || pos->next->prev != pos)
+	for (idx = b->free_head[order]; idx != BUDDY_NIL; idx = b->meta[idx].next) {
+		if (++n > b->npages || idx >= b->npages || b->meta[idx].prev != prev)
 			return false;
-		if (!buddy_is_free_head(b, node->pfn, order) ||
-		    buddy_node(b, node->pfn) != node)
+		if (!buddy_is_free_head(b, b->base_pfn + idx, order))
 			return false;
+		prev = idx;
 	}
 	return n == b->nfree_blocks[order];
 }

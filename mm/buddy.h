@@ -17,18 +17,17 @@
  * tests.
  *
  * Where the state lives:
- *  - struct buddy_page, one per frame, 8 bytes, in an array the caller
+ *  - struct buddy_page, one per frame, 16 bytes, in an array the caller
  *    provides.  Only block heads carry meaning: a free block's head says
  *    BUDDY_PAGE_FREE and its order; an allocation's head says
  *    BUDDY_PAGE_ALLOC and its page count; every other frame of a managed
  *    block says BUDDY_PAGE_TAIL; frames never handed to the allocator stay
  *    BUDDY_PAGE_RESERVED.
- *  - the free lists.  Their links are written into the first bytes of the
- *    free frames themselves (reached through the frame_ptr callback: the
- *    direct map in the kernel, a static array in the tests), so the per-frame
- *    metadata stays small and a free list costs no memory of its own.  The
- *    allocator therefore writes to a frame only while that frame is the head
- *    of a free block; the contents of allocated frames are never touched.
+ *  - the free lists, doubly linked through the metadata of their head
+ *    frames (prev/next are frame indexes within the span).  The allocator
+ *    never reads or writes the frames it manages: a machine whose RAM is
+ *    backed lazily (a virtual machine) pays nothing at boot for memory
+ *    nobody has used yet, and allocated frames are never disturbed.
  *
  * Allocations are 1..BUDDY_MAX_ALLOC pages and need not be a power of two.
  * buddy_alloc(n) takes a block of order k = ceil(log2 n), keeps its first n
@@ -50,7 +49,6 @@
 
 #include "compiler.h" /* before types.h: see lib/ktest.h */
 #include "types.h"
-#include "lib/list.h"
 
 /* Largest block: 2^10 frames = 4 MiB. */
 #define BUDDY_MAX_ORDER 10
@@ -79,15 +77,13 @@ struct buddy_page {
 	u8 order;  /* FREE: block order; ALLOC: order of the block it came from */
 	u16 flags; /* BUDDY_FLAG_* */
 	u32 count; /* ALLOC: frames in the allocation; otherwise 0 */
+	u32 prev;  /* FREE heads: neighbours on the free list, BUDDY_NIL at the ends */
+	u32 next;
 };
 
-_Static_assert(sizeof(struct buddy_page) == 8, "struct buddy_page must stay small");
+_Static_assert(sizeof(struct buddy_page) == 16, "struct buddy_page must stay small");
 
-/*
- * Returns a writable pointer to the first byte of frame @pfn.  Called only
- * for frames that are (or are becoming) the head of a free block.
- */
-typedef void *(*buddy_frame_ptr_fn)(void *ctx, u64 pfn);
+#define BUDDY_NIL 0xFFFFFFFFu /* no frame (list end); spans are below 2^32 frames */
 
 /*
  * One allocator instance.
@@ -100,9 +96,7 @@ struct buddy {
 	u64 base_pfn;                          /* [I] first frame */
 	u64 npages;                            /* [I] frames in the span */
 	struct buddy_page *meta;               /* [I] npages entries */
-	buddy_frame_ptr_fn frame_ptr;          /* [I] */
-	void *ctx;                             /* [I] frame_ptr's argument */
-	struct list_head free[BUDDY_NR_ORDERS]; /* [L] free block heads per order */
+	u32 free_head[BUDDY_NR_ORDERS];        /* [L] first free block per order (index) */
 	u64 nfree_blocks[BUDDY_NR_ORDERS];     /* [L] length of each free list */
 	u64 free_pages;                        /* [L] frames in free blocks */
 	u64 managed_pages;                     /* [L] frames ever added */
@@ -121,11 +115,9 @@ struct buddy_stats {
 /*
  * Set up @b over frames [@base_pfn, @base_pfn + @npages).  @meta must hold
  * @npages entries; it is cleared, so every frame starts RESERVED and nothing
- * is free until buddy_add_free().  @frame_ptr(@ctx, pfn) must reach any frame
- * of the span that is later added.
+ * is free until buddy_add_free().  @npages is capped below BUDDY_NIL.
  */
-void buddy_init(struct buddy *b, u64 base_pfn, u64 npages, struct buddy_page *meta,
-		buddy_frame_ptr_fn frame_ptr, void *ctx);
+void buddy_init(struct buddy *b, u64 base_pfn, u64 npages, struct buddy_page *meta);
 
 /*
  * Hand the frames [@pfn, @pfn + @count) to the allocator as free memory.

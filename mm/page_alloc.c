@@ -2,11 +2,12 @@
  * page_alloc.c — the kernel's page allocator: mm/buddy.c's bookkeeping over
  * the usable RAM from the memory map, behind one lock.
  *
- * The buddy metadata (8 bytes per frame, from frame 0 to the highest RAM
- * address) is taken from the memory map before any frame is handed over.
- * Free blocks keep their list links inside themselves, reached through the
- * direct map.  The boot page tables map only the low 4 GiB, so RAM above
- * that joins in page_alloc_add_high() once paging_init() has mapped it.
+ * The buddy metadata (16 bytes per frame, from frame 0 to the highest RAM
+ * address, free-list links included) is taken from the memory map before
+ * any frame is handed over, below 4 GiB where the boot page tables reach
+ * it.  The allocator never touches the frames themselves, so handing the
+ * RAM above 4 GiB over in page_alloc_add_high() needs no mapping either;
+ * it waits for paging_init() only so that callers can use those frames.
  * Misuse the buddy reports (-EINVAL from buddy_free) is a kernel bug: panic.
  */
 #include "mm/page_alloc.h"
@@ -24,11 +25,6 @@
 static struct buddy buddy;
 static bool buddy_ready;
 static spinlock_t page_lock = SPINLOCK_INIT; /* buddy */
-
-static void *frame_ptr(void *ctx, u64 pfn)
-{
-	return phys_to_virt(pfn << PAGE_SHIFT);
-}
 
 /* Hand the usable RAM in [lo, hi) to the buddy. */
 static void add_ranges(u64 lo, u64 hi)
@@ -52,7 +48,7 @@ void page_alloc_init(void)
 	if (!meta)
 		panic("page_alloc: no room below 4 GiB for %llu KiB of page metadata",
 		      (unsigned long long)(meta_bytes >> 10));
-	buddy_init(&buddy, 0, npages, phys_to_virt(meta), frame_ptr, NULL);
+	buddy_init(&buddy, 0, npages, phys_to_virt(meta));
 	buddy_ready = true;
 	add_ranges(0, LOW_4G);
 }

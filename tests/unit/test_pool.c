@@ -119,7 +119,7 @@ static void tp_setup(void)
 {
 	memset(&tp_env, 0, sizeof(tp_env));
 	tp_env.slab_limit = TP_SLABS;
-	buddy_init(&tp_buddy, TP_BASE_PFN, TP_PAGES, tp_meta, tp_frame_ptr, NULL);
+	buddy_init(&tp_buddy, TP_BASE_PFN, TP_PAGES, tp_meta);
 	buddy_add_free(&tp_buddy, TP_BASE_PFN, TP_PAGES);
 	pool_init(&tp_pool, &tp_ops);
 	tp_nlive = 0;

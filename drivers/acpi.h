@@ -1,0 +1,24 @@
+/*
+ * acpi.h — what the kernel uses from the ACPI tables.
+ *
+ * acpi_init() finds and checks the tables (drivers/acpi_tables.c parses
+ * them), registers the IOAPICs and the ISA interrupt overrides, and keeps
+ * what power management and SMP need.  Missing or broken tables leave the
+ * PC defaults in place; they never stop the boot.
+ */
+#ifndef NOS_ACPI_H
+#define NOS_ACPI_H
+
+#include "types.h"
+
+void acpi_init(void);
+/* Local APIC physical address from the MADT, 0 when unknown. */
+u64 acpi_lapic_address(void);
+/* APIC ids of the enabled CPUs, boot CPU included; returns the count. */
+unsigned acpi_cpu_apic_ids(u32 *ids, unsigned max);
+/* Enter S5 (soft off) through PM1 control; returns -errno if it cannot. */
+int acpi_poweroff(void);
+/* Write the FADT reset register; returns -errno if there is none. */
+int acpi_reset(void);
+
+#endif

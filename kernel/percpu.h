@@ -1,0 +1,46 @@
+/*
+ * percpu.h — data that belongs to one CPU, reached through GS.
+ *
+ * Each CPU's GS base points at its struct percpu, whose first field points
+ * at itself, so this_cpu() is one `mov %gs:0`.  The boot CPU sets GS in
+ * cpu_init_tables() before its first message; an AP does it first thing in
+ * ap_main().
+ *
+ * Legend: [I] set once at bring-up; [L] touched only by the owning CPU
+ * (with interrupts off where an IRQ handler shares it); [a] atomic.
+ */
+#ifndef NOS_PERCPU_H
+#define NOS_PERCPU_H
+
+#include "types.h"
+#include "config.h"
+
+enum cpu_state { CPU_OFFLINE, CPU_STARTING, CPU_ONLINE, CPU_FAILED };
+
+struct percpu {
+	struct percpu *self;      /* [I] this structure (for %gs:0) */
+	unsigned cpu;             /* [I] index, 0 = boot CPU */
+	u32 apic_id;              /* [I] */
+	volatile int state;       /* [a] enum cpu_state */
+	volatile u64 ticks;       /* [L] local timer interrupts taken */
+	u64 startup_ns;           /* [I] AP: SIPI to online, in ns */
+	const char *fail_step;    /* [I] AP: where start-up stopped */
+	u64 idle_stack_top;       /* [I] */
+};
+
+extern struct percpu percpu_area[CONFIG_MAX_CPUS];
+
+static inline struct percpu *this_cpu(void)
+{
+	struct percpu *p;
+
+	__asm__ __volatile__("movq %%gs:0, %0" : "=r"(p));
+	return p;
+}
+
+static inline struct percpu *percpu_of(unsigned cpu)
+{
+	return &percpu_area[cpu];
+}
+
+#endif

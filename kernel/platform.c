@@ -1,0 +1,61 @@
+/*
+ * platform.c — the order in which the PC platform comes up.
+ *
+ *   1. the 8259s are remapped and masked (everything goes through the APICs);
+ *   2. the ACPI tables say where the local APIC and IOAPICs are and how ISA
+ *      IRQs are wired (without an MADT: the PC defaults);
+ *   3. the boot CPU's local APIC is enabled, the IOAPICs registered;
+ *   4. the PIT tick starts and interrupts are enabled;
+ *   5. the local APIC timer is calibrated against the clock and started:
+ *      every CPU gets its own TIME_TICK_HZ tick;
+ *   6. console input moves to interrupts.
+ */
+#include "kernel/platform.h"
+#include "drivers/acpi.h"
+#include "drivers/ioapic.h"
+#include "drivers/lapic.h"
+#include "drivers/pic.h"
+#include "kernel/console.h"
+#include "kernel/irq.h"
+#include "kernel/panic.h"
+#include "kernel/percpu.h"
+#include "kernel/printk.h"
+#include "kernel/time.h"
+#include "kernel/x86.h"
+
+#define DEFAULT_IOAPIC 0xFEC00000ULL
+
+static enum irq_result lapic_tick(void *arg)
+{
+	this_cpu()->ticks++;
+	return IRQ_HANDLED;
+}
+
+void platform_init_cpu(void)
+{
+	lapic_init_cpu();
+	this_cpu()->apic_id = lapic_id();
+	lapic_timer_start(TIME_TICK_HZ, VECTOR_LAPIC_TIMER);
+}
+
+void platform_init(void)
+{
+	int rc;
+
+	pic_disable();
+	acpi_init();
+	if (lapic_init(acpi_lapic_address()))
+		panic("platform: cannot map the local APIC");
+	lapic_init_cpu();
+	percpu_of(0)->apic_id = lapic_id();
+	if (!ioapic_count() && ioapic_add(0, DEFAULT_IOAPIC, 0))
+		panic("platform: no IOAPIC");
+	irq_request_vector(VECTOR_LAPIC_TIMER, lapic_tick, NULL, "lapic-timer");
+	rc = time_tick_start();
+	if (rc)
+		pr_err("platform: PIT tick not started (%d)", rc);
+	sti();
+	lapic_timer_calibrate();
+	lapic_timer_start(TIME_TICK_HZ, VECTOR_LAPIC_TIMER);
+	console_enable_irq();
+}
