@@ -14,6 +14,7 @@
 #include "kernel/printk.h"
 #include "kernel/probe.h"
 #include "kernel/regs.h"
+#include "kernel/smp.h"
 #include "kernel/x86.h"
 #include "mm/stack.h"
 
@@ -37,6 +38,8 @@ void isr_dispatch(struct regs *r)
 	u64 cr2 = r->vector == 14 ? read_cr2() : 0;
 	const char *stack;
 
+	if (r->vector == 2 && smp_stopping())
+		halt_forever(); /* another CPU panicked and stops us */
 	if ((r->vector == 14 || r->vector == 13) && probe_fixup(r, cr2))
 		return;
 	if (r->vector == 14 && (stack = stack_guard_owner(cr2)))

@@ -4,7 +4,10 @@
  */
 #include "config.h"
 #include "kernel/console.h"
+#include "drivers/lapic.h"
 #include "kernel/cpu.h"
+#include "kernel/percpu.h"
+#include "kernel/smp.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/shell.h"
@@ -74,22 +77,63 @@ static void cpu_print_features(struct sh *sh, const struct cpu_info *ci)
 	sh_printf(sh, "\n");
 }
 
+struct cpu_regs {
+	u64 cr0, cr3, cr4, efer;
+	struct cpu_info info;
+};
+
+static void cpu_collect(void *arg)
+{
+	struct cpu_regs *r = arg;
+
+	r->cr0 = read_cr0();
+	r->cr3 = read_cr3();
+	r->cr4 = read_cr4();
+	r->efer = rdmsr(MSR_EFER);
+	cpu_identify(&r->info);
+}
+
+static const char *const cpu_state_names[] = {
+	[CPU_OFFLINE] = "offline", [CPU_STARTING] = "starting",
+	[CPU_ONLINE] = "online", [CPU_FAILED] = "failed",
+};
+
+static void cpu_show(struct sh *sh, unsigned cpu)
+{
+	struct percpu *pc = percpu_of(cpu);
+	struct cpu_regs r;
+
+	if (smp_call(cpu, cpu_collect, &r)) {
+		sh_printf(sh, "cpu%u: apic %u, %s%s%s\n", cpu, pc->apic_id,
+			  cpu_state_names[pc->state], pc->fail_step ? ": " : "",
+			  pc->fail_step ? pc->fail_step : "");
+		return;
+	}
+	sh_printf(sh, "cpu%u: apic %u, %s, %s, %s, family %u model %u stepping %u\n", cpu,
+		  pc->apic_id, cpu_state_names[pc->state], r.info.vendor,
+		  r.info.brand[0] ? r.info.brand : "(no brand string)", r.info.family,
+		  r.info.model, r.info.stepping);
+	sh_printf(sh, "  cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx ticks=%llu\n",
+		  (unsigned long long)r.cr0, (unsigned long long)r.cr3,
+		  (unsigned long long)r.cr4, (unsigned long long)r.efer,
+		  (unsigned long long)pc->ticks);
+	if (cpu)
+		sh_printf(sh, "  started in %llu us\n", (unsigned long long)(pc->startup_ns / 1000));
+	else
+		cpu_print_features(sh, &r.info);
+}
+
 static int cmd_cpu(struct sh *sh, int argc, char **argv)
 {
-	struct cpu_info ci;
-
-	cpu_identify(&ci);
-	sh_printf(sh, "cpu%u: apic %u, %s, %s, family %u model %u stepping %u\n", cpu_id(),
-		  ci.apic_id, ci.vendor, ci.brand[0] ? ci.brand : "(no brand string)",
-		  ci.family, ci.model, ci.stepping);
-	sh_printf(sh, "  cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx\n",
-		  (unsigned long long)read_cr0(), (unsigned long long)read_cr3(),
-		  (unsigned long long)read_cr4(), (unsigned long long)rdmsr(MSR_EFER));
-	sh_printf(sh, "  tsc %llu kHz\n", (unsigned long long)(time_tsc_hz() / 1000));
-	cpu_print_features(sh, &ci);
+	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++)
+		if (c == 0 || percpu_of(c)->state != CPU_OFFLINE)
+			cpu_show(sh, c);
+	sh_printf(sh, "%u of %u CPUs online; TSC %llu kHz%s; %s\n", smp_cpu_count(),
+		  smp_cpus_listed(), (unsigned long long)(time_tsc_hz() / 1000),
+		  time_tsc_invariant() ? " (invariant)" : "", lapic_x2apic() ? "x2APIC" : "xAPIC");
 	return 0;
 }
-SHELL_CMD("cpu", "", "show the CPUs: identity, control registers, features", 0, 0, cmd_cpu);
+SHELL_CMD("cpu", "", "show every CPU: APIC id, state, control registers, ticks", 0, 0, cmd_cpu);
 
 /* Deliberate faults, each in its own function so the backtrace names it. */
 #define PANIC_PF_ADDR 0xdead000UL

@@ -12,6 +12,7 @@
  *   4. the boot information and kernel parameters;
  *   5. memory management: the page allocator and the real page tables;
  *   6. the platform: ACPI, interrupt controllers, timers, interrupts on;
+ *      then the other CPUs;
  *   7. a guarded stack for the rest of the boot;
  *   8. boot tests when `selftest` was given, else the shell.
  */
@@ -26,6 +27,7 @@
 #include "kernel/printk.h"
 #include "kernel/selftest.h"
 #include "kernel/shell.h"
+#include "kernel/smp.h"
 #include "kernel/time.h"
 #include "kernel/x86.h"
 #include "mm/addr.h"
@@ -90,6 +92,7 @@ void kmain(u32 magic, u64 info_phys, u64 entry_tsc)
 	mm_init();
 	console_remap();
 	platform_init();
+	smp_init();
 	kmain_switch_stack();
 }
 

@@ -9,6 +9,8 @@
  * addr - 1 so that a call that is the last instruction of a function is
  * attributed to that function, not to the next.
  *
+ * The other CPUs are stopped first, with an NMI (which reaches them even
+ * with interrupts off), so nothing else writes while the report is printed.
  * The report goes straight to the console devices, bypassing the shell's
  * quiet mode, because it is the last thing the machine will say.  Only the
  * first CPU to panic reports; a panic inside the report (a nested panic)
@@ -20,6 +22,7 @@
 #include "kernel/cpu.h"
 #include "kernel/ksyms.h"
 #include "kernel/regs.h"
+#include "kernel/smp.h"
 #include "kernel/x86.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -134,6 +137,7 @@ static __noreturn void panic_report(const struct regs *r, const char *fmt, va_li
 			panic_out("*** nested panic; halting ***\n", NULL);
 		halt_forever();
 	}
+	smp_stop_others();
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	panic_printf("\n*** KERNEL PANIC on cpu %u: %s ***\n", cpu_id(), reason);
 	if (r->vector < 32)
@@ -143,7 +147,6 @@ static __noreturn void panic_report(const struct regs *r, const char *fmt, va_li
 	panic_out("backtrace:\n", NULL);
 	backtrace_print(r->rip, r->rbp, r->vector >= 32, panic_out, NULL);
 	panic_out("*** system halted ***\n", NULL);
-	/* The SMP issue stops the other CPUs here with an NMI. */
 	halt_forever();
 }
 

@@ -13,6 +13,7 @@
 #define MSR_EFER 0xC0000080
 #define EFER_SCE (1u << 0)
 #define EFER_LME (1u << 8)
+#define EFER_LMA (1u << 10)
 #define EFER_NXE (1u << 11)
 #define MSR_GS_BASE 0xC0000101
 #define MSR_KERNEL_GS_BASE 0xC0000102

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "errno.h"
 #include "kernel/printk.h"
+#include "kernel/smp.h"
 #include "kernel/spinlock.h"
 #include "kernel/x86.h"
 #include "mm/addr.h"
@@ -169,7 +170,31 @@ int paging_map(u64 va, u64 pa, unsigned prot)
 	return rc;
 }
 
-/* Apply @fn to the 4 KiB leaf entry of the mapped page @va. */
+static void invlpg_here(void *va)
+{
+	invlpg((u64)va);
+}
+
+/*
+ * Make every other CPU forget its translation of @va before returning.
+ * Before the other CPUs run (or from interrupt context, where waiting for
+ * them could deadlock) the local invlpg is all there is to do.
+ */
+static void tlb_shootdown(u64 va)
+{
+	if (smp_cpu_count() == 1)
+		return;
+	if (!(read_rflags() & RFLAGS_IF)) {
+		pr_err("paging: change of 0x%llx with interrupts off; other CPUs may keep it",
+		       (unsigned long long)va);
+		return;
+	}
+	if (smp_call_others(invlpg_here, (void *)va))
+		pr_err("paging: a CPU did not confirm the shootdown of 0x%llx",
+		       (unsigned long long)va);
+}
+
+/* Change the 4 KiB leaf entry of the mapped page @va, everywhere. */
 static int paging_modify(u64 va, u64 newbits, bool unmap)
 {
 	int level, rc = 0;
@@ -187,6 +212,8 @@ static int paging_modify(u64 va, u64 newbits, bool unmap)
 		*e = unmap ? 0 : (*e & PTE_ADDR) | newbits;
 	invlpg(va);
 	spin_unlock_irqrestore(&paging_lock, flags);
+	if (!rc)
+		tlb_shootdown(va);
 	return rc;
 }
 

@@ -8,8 +8,9 @@
  * functions below change single 4 KiB pages; a change inside a 2 MiB page
  * splits it first.
  *
- * Other CPUs' TLBs are not invalidated here yet (that is the SMP issue's TLB
- * shootdown); until then only the boot CPU runs.
+ * Unmapping a page or changing its protection invalidates it on every CPU
+ * before the call returns (TLB shootdown); call those with interrupts
+ * enabled once other CPUs run.
  *
  * Lock: paging_lock (paging.c) serialises every change to the tables.
  */
