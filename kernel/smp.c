@@ -238,7 +238,8 @@ int smp_call(unsigned cpu, smp_fn fn, void *arg)
 	return rc;
 }
 
-int smp_call_others(smp_fn fn, void *arg)
+/* Post @fn to every other online CPU, run @local here meanwhile, wait. */
+static int call_others_and(smp_fn fn, void *arg, smp_fn local)
 {
 	unsigned self = this_cpu()->cpu;
 	u64 deadline;
@@ -247,6 +248,8 @@ int smp_call_others(smp_fn fn, void *arg)
 	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++)
 		if (c != self && smp_cpu_online(c))
 			call_post(c, fn, arg);
+	if (local)
+		local(arg);
 	deadline = time_ns() + CALL_TIMEOUT_NS;
 	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++) {
 		if (c == self || !smp_cpu_online(c))
@@ -256,6 +259,16 @@ int smp_call_others(smp_fn fn, void *arg)
 		spin_unlock(&call_slots[c].lock);
 	}
 	return rc;
+}
+
+int smp_call_others(smp_fn fn, void *arg)
+{
+	return call_others_and(fn, arg, NULL);
+}
+
+int smp_call_all(smp_fn fn, void *arg)
+{
+	return call_others_and(fn, arg, fn);
 }
 
 void smp_stop_others(void)

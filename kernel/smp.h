@@ -32,6 +32,8 @@ bool smp_cpu_online(unsigned cpu);
 int smp_call(unsigned cpu, smp_fn fn, void *arg);
 /* Run @fn(@arg) on every other online CPU and wait for all of them. */
 int smp_call_others(smp_fn fn, void *arg);
+/* Run @fn(@arg) on every online CPU at once, the caller included; wait. */
+int smp_call_all(smp_fn fn, void *arg);
 /* Stop every other CPU with an NMI (panic path; does not wait). */
 void smp_stop_others(void);
 /* True once a panic has started stopping the CPUs. */

@@ -1,0 +1,187 @@
+/*
+ * test_smp.c — boot tests of interrupts, timers and the other CPUs: every
+ * online CPU ticks, answers a cross-CPU call, forgets an unmapped page
+ * (TLB shootdown), and reads a monotonic clock that never goes backwards.
+ * With one CPU (smp=off) the cross-CPU parts check the single-CPU paths.
+ */
+#include "errno.h"
+#include "kernel/irq.h"
+#include "kernel/percpu.h"
+#include "kernel/probe.h"
+#include "kernel/smp.h"
+#include "kernel/time.h"
+#include "kernel/x86.h"
+#include "lib/ktest.h"
+#include "lib/string.h"
+#include "mm/addr.h"
+#include "mm/page_alloc.h"
+#include "mm/paging.h"
+
+static void wait_ms(u64 ms)
+{
+	u64 end = time_ns() + ms * 1000000ULL;
+
+	while (time_ns() < end)
+		__asm__ __volatile__("sti; hlt" ::: "memory"); /* a tick wakes us */
+}
+
+KTEST(smp, every_cpu_ticks)
+{
+	u64 before[CONFIG_MAX_CPUS], pit = time_ticks();
+
+	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++)
+		before[c] = percpu_of(c)->ticks;
+	wait_ms(100);
+	KT_EXPECT(time_ticks() > pit);
+	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++) {
+		if (!smp_cpu_online(c))
+			continue;
+		if (percpu_of(c)->ticks <= before[c])
+			ktest_log(kt, "cpu%u did not tick", c);
+		KT_EXPECT(percpu_of(c)->ticks > before[c]);
+	}
+}
+
+static void record_cpu(void *arg)
+{
+	unsigned *where = arg;
+
+	where[this_cpu()->cpu] = this_cpu()->cpu + 100;
+}
+
+KTEST(smp, call_reaches_every_cpu)
+{
+	unsigned seen[CONFIG_MAX_CPUS], online = 0, hits = 0;
+
+	memset(seen, 0, sizeof(seen));
+	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++) {
+		if (!smp_cpu_online(c)) {
+			KT_EXPECT_EQ(smp_call(c, record_cpu, seen), -EINVAL);
+			continue;
+		}
+		online++;
+		KT_EXPECT_EQ(smp_call(c, record_cpu, seen), 0);
+		KT_EXPECT_EQ(seen[c], c + 100); /* it ran there, not here */
+	}
+	KT_EXPECT_EQ(online, smp_cpu_count());
+	memset(seen, 0, sizeof(seen));
+	KT_EXPECT_EQ(smp_call_others(record_cpu, seen), 0);
+	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++)
+		hits += seen[c] != 0;
+	KT_EXPECT_EQ(hits, smp_cpu_count() - 1);
+	KT_EXPECT_EQ(seen[this_cpu()->cpu], 0);
+}
+
+struct tlb_probe {
+	u64 va;
+	int rc[CONFIG_MAX_CPUS];
+	u8 value[CONFIG_MAX_CPUS];
+};
+
+/* Read the test page on this CPU (which also loads its TLB entry). */
+static void tlb_read(void *arg)
+{
+	struct tlb_probe *t = arg;
+	unsigned c = this_cpu()->cpu;
+
+	t->rc[c] = probe_read((void *)t->va);
+	if (!t->rc[c])
+		t->value[c] = *(volatile u8 *)t->va;
+}
+
+static void tlb_read_everywhere(struct tlb_probe *t)
+{
+	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++)
+		t->rc[c] = 1, t->value[c] = 0;
+	tlb_read(t);
+	smp_call_others(tlb_read, t);
+}
+
+KTEST(smp, tlb_shootdown_reaches_every_cpu)
+{
+	struct tlb_probe t = { .va = VA_TEST + 0x40000 };
+	u8 *a = page_zalloc(1), *b = page_zalloc(1);
+
+	KT_ASSERT(a && b);
+	a[0] = 0xAA;
+	b[0] = 0xBB;
+	KT_ASSERT_EQ(paging_map(t.va, virt_to_phys(a), MAP_WRITE), 0);
+	tlb_read_everywhere(&t);
+	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++)
+		if (smp_cpu_online(c))
+			KT_EXPECT(t.rc[c] == 0 && t.value[c] == 0xAA);
+	KT_ASSERT_EQ(paging_unmap(t.va), 0);
+	tlb_read_everywhere(&t);
+	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++)
+		if (smp_cpu_online(c))
+			KT_EXPECT_EQ(t.rc[c], -EFAULT); /* no CPU kept the old entry */
+	KT_ASSERT_EQ(paging_map(t.va, virt_to_phys(b), MAP_WRITE), 0);
+	tlb_read_everywhere(&t);
+	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++)
+		if (smp_cpu_online(c))
+			KT_EXPECT(t.rc[c] == 0 && t.value[c] == 0xBB);
+	paging_unmap(t.va);
+	page_free(a, 1);
+	page_free(b, 1);
+}
+
+struct clock_run {
+	u64 latest;                          /* [a] newest reading of any CPU */
+	unsigned backwards[CONFIG_MAX_CPUS]; /* readings below one already seen */
+	u64 reads[CONFIG_MAX_CPUS];
+};
+
+/*
+ * Read the clock in a tight loop for 20 ms.  Each reading must not be below
+ * the newest reading any CPU published before it: monotonic across CPUs,
+ * not only on each.
+ */
+static void clock_loop(void *arg)
+{
+	struct clock_run *r = arg;
+	unsigned c = this_cpu()->cpu;
+	u64 end = time_ns() + 20000000ULL, now = 0;
+
+	while (now < end) {
+		u64 seen = __atomic_load_n(&r->latest, __ATOMIC_ACQUIRE);
+
+		now = time_ns();
+		r->backwards[c] += now < seen;
+		r->reads[c]++;
+		while (seen < now && !__atomic_compare_exchange_n(&r->latest, &seen, now, true,
+								   __ATOMIC_RELEASE,
+								   __ATOMIC_ACQUIRE))
+			;
+	}
+}
+
+KTEST(time, monotonic_on_every_cpu_at_once)
+{
+	static struct clock_run r;
+
+	memset(&r, 0, sizeof(r));
+	KT_EXPECT_EQ(smp_call_all(clock_loop, &r), 0);
+	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++) {
+		KT_EXPECT_EQ(r.backwards[c], 0);
+		if (smp_cpu_online(c))
+			KT_EXPECT(r.reads[c] > 100);
+	}
+}
+
+KTEST(time, sleeping_lasts_and_the_pit_keeps_pace)
+{
+	u64 t0 = time_ns(), j0 = time_ticks(), dt, dj;
+
+	wait_ms(300);
+	dt = time_ns() - t0;
+	dj = time_ticks() - j0;
+	KT_EXPECT(dt >= 300000000ULL);
+	/*
+	 * 100 Hz: the PIT count and the clock describe the same interval.  An
+	 * emulator may deliver ticks late under load, never early, so the
+	 * bound is loose below and tight above.
+	 */
+	KT_EXPECT(dj * 10000000ULL * 2 >= dt && dj * 10000000ULL <= dt + 30000000ULL);
+	if (kt->failures)
+		ktest_log(kt, "%llu ns, %llu ticks", (unsigned long long)dt, (unsigned long long)dj);
+}
