@@ -13,6 +13,9 @@
 #include "kernel/shell.h"
 #include "kernel/time.h"
 #include "kernel/x86.h"
+#include "mm/addr.h"
+#include "mm/page_alloc.h"
+#include "mm/paging.h"
 #include "lib/string.h"
 
 static int cmd_version(struct sh *sh, int argc, char **argv)
@@ -209,3 +212,58 @@ static int cmd_panic(struct sh *sh, int argc, char **argv)
 }
 SHELL_CMD("panic", "[direct|pagefault|divzero|ud|textwrite|nxexec|overflow]",
 	  "crash the kernel on purpose (test the panic report)", 0, 1, cmd_panic);
+
+static void smpbench_nothing(void *arg)
+{
+}
+
+/* Mean time of @rounds cross-CPU calls to @target, in ns. */
+static u64 ipi_round_trip_ns(unsigned target, unsigned rounds)
+{
+	u64 t0 = time_ns();
+
+	for (unsigned i = 0; i < rounds; i++)
+		smp_call(target, smpbench_nothing, NULL);
+	return (time_ns() - t0) / rounds;
+}
+
+static u64 shootdown_ns(unsigned rounds)
+{
+	u64 va = VA_TEST + 0x80000, t = 0;
+	void *page = page_zalloc(1);
+
+	if (!page)
+		return 0;
+	for (unsigned i = 0; i < rounds; i++) {
+		u64 t0;
+
+		paging_map(va, virt_to_phys(page), MAP_WRITE);
+		t0 = time_ns();
+		paging_unmap(va);
+		t += time_ns() - t0;
+	}
+	page_free(page, 1);
+	return t / rounds;
+}
+
+static int cmd_smpbench(struct sh *sh, int argc, char **argv)
+{
+	unsigned target = 0;
+
+	for (unsigned c = 1; c < CONFIG_MAX_CPUS && !target; c++)
+		if (smp_cpu_online(c))
+			target = c;
+	if (!target)
+		return sh_error(sh, "needs a second CPU online");
+	sh_printf(sh, "ipi round trip: %llu ns (cpu%u -> cpu%u)\n",
+		  (unsigned long long)ipi_round_trip_ns(target, 2000), this_cpu()->cpu, target);
+	sh_printf(sh, "tlb shootdown: %llu ns (one page, %u CPUs)\n",
+		  (unsigned long long)shootdown_ns(500), smp_cpu_count());
+	for (unsigned c = 1; c < CONFIG_MAX_CPUS; c++)
+		if (smp_cpu_online(c))
+			sh_printf(sh, "ap startup: cpu%u %llu us\n", c,
+				  (unsigned long long)(percpu_of(c)->startup_ns / 1000));
+	return 0;
+}
+SHELL_CMD("smpbench", "", "measure IPI round trip, TLB shootdown and AP start-up", 0, 0,
+	  cmd_smpbench);
