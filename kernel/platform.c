@@ -8,13 +8,17 @@
  *   4. the PIT tick starts and interrupts are enabled;
  *   5. the local APIC timer is calibrated against the clock and started:
  *      every CPU gets its own TIME_TICK_HZ tick;
- *   6. console input moves to interrupts.
+ *   6. console input moves to interrupts;
+ *   7. the clock: kvmclock replaces the TSC as the source when KVM offers
+ *      it, and the RTC gives the wall clock its base.
  */
 #include "kernel/platform.h"
 #include "drivers/acpi.h"
 #include "drivers/ioapic.h"
+#include "drivers/kvmclock.h"
 #include "drivers/lapic.h"
 #include "drivers/pic.h"
+#include "drivers/rtc.h"
 #include "kernel/console.h"
 #include "kernel/irq.h"
 #include "kernel/panic.h"
@@ -31,8 +35,44 @@ static enum irq_result lapic_tick(void *arg)
 	return IRQ_HANDLED;
 }
 
+static u64 kvm_offset; /* time_ns() - kvmclock at the switch */
+
+/* kvmclock's records are per CPU: read this CPU's with interrupts off. */
+static u64 kvm_read(void)
+{
+	u64 flags = read_rflags(), ns;
+
+	cli();
+	ns = kvmclock_ns(this_cpu()->cpu) + kvm_offset;
+	if (flags & RFLAGS_IF)
+		sti();
+	return ns;
+}
+
+static void clock_init(void)
+{
+	s64 unix_now;
+	u64 flags;
+
+	if (kvmclock_init() == 0) {
+		flags = read_rflags();
+		cli();
+		kvm_offset = time_ns() - kvmclock_ns(0);
+		time_set_source(TIME_SOURCE_KVMCLOCK, kvm_read);
+		if (flags & RFLAGS_IF)
+			sti();
+	}
+	pr_info("time: clock source %s", time_source_name());
+	if (rtc_read_unix(&unix_now) == 0)
+		time_set_wall(unix_now);
+	else
+		pr_warn("time: the RTC could not be read; no wall clock");
+}
+
 void platform_init_cpu(void)
 {
+	if (kvmclock_available() && kvmclock_init_cpu(this_cpu()->cpu))
+		pr_err("time: kvmclock failed on cpu%u", this_cpu()->cpu);
 	lapic_init_cpu();
 	this_cpu()->apic_id = lapic_id();
 	lapic_timer_start(TIME_TICK_HZ, VECTOR_LAPIC_TIMER);
@@ -58,4 +98,5 @@ void platform_init(void)
 	lapic_timer_calibrate();
 	lapic_timer_start(TIME_TICK_HZ, VECTOR_LAPIC_TIMER);
 	console_enable_irq();
+	clock_init();
 }

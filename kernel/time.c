@@ -15,11 +15,16 @@
  * below it returns it instead (TSCs of different CPUs may disagree by a few
  * cycles; the monotonic clock must not show that).
  *
+ * Wall time is the monotonic clock plus the Unix time of kernel entry,
+ * which the platform sets once from the RTC (time_set_wall); so wall time
+ * moves exactly as the monotonic clock does.
+ *
  * The PIT interrupts 100 times a second on the boot CPU; its handler is the
  * one writer of `jiffies`, which readers get through a seqcount.
  */
 #include "kernel/time.h"
 #include "drivers/pit.h"
+#include "errno.h"
 #include "kernel/irq.h"
 #include "kernel/printk.h"
 #include "kernel/seqlock.h"
@@ -36,6 +41,8 @@ static bool tsc_invariant;
 static enum time_source source = TIME_SOURCE_NONE;
 static u64 (*source_read)(void); /* the source's ns since kernel entry */
 static u64 last_ns;               /* [a] the monotonic floor */
+static s64 wall_base_ns;          /* Unix time at kernel entry, in ns */
+static bool wall_known;
 
 static struct seqcount tick_seq;
 static u64 jiffies;  /* [tick_seq] PIT interrupts since time_tick_start() */
@@ -163,6 +170,28 @@ u64 time_ns(void)
 	} while (!__atomic_compare_exchange_n(&last_ns, &last, now, true, __ATOMIC_RELAXED,
 					      __ATOMIC_RELAXED));
 	return now;
+}
+
+void time_set_wall(s64 unix_secs)
+{
+	wall_base_ns = unix_secs * 1000000000LL - (s64)time_ns();
+	wall_known = true;
+}
+
+int time_wall(s64 *unix_ns)
+{
+	if (!wall_known)
+		return -ENODATA;
+	*unix_ns = wall_base_ns + (s64)time_ns();
+	return 0;
+}
+
+int time_boot_wall(s64 *unix_ns)
+{
+	if (!wall_known)
+		return -ENODATA;
+	*unix_ns = wall_base_ns;
+	return 0;
 }
 
 u64 time_tsc_hz(void)

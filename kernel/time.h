@@ -25,6 +25,11 @@ u64 time_ticks(void);
 /* Switch the monotonic clock to @src, read by @read_ns (ns since kernel entry). */
 void time_set_source(enum time_source src, u64 (*read_ns)(void));
 const char *time_source_name(void);
+/* Set the wall clock: @unix_secs is the Unix time now (from the RTC). */
+void time_set_wall(s64 unix_secs);
+/* Unix time now / at kernel entry, in ns; -ENODATA when never set. */
+int time_wall(s64 *unix_ns);
+int time_boot_wall(s64 *unix_ns);
 /* Convert a TSC difference to nanoseconds (0 before calibration). */
 u64 time_tsc_to_ns(u64 cycles);
 u64 time_tsc_hz(void);

@@ -1,8 +1,10 @@
 /*
- * time_cmds.c — `uptime`.
+ * time_cmds.c — `uptime` and `date`.
  */
+#include "errno.h"
 #include "kernel/shell.h"
 #include "kernel/time.h"
+#include "lib/calendar.h"
 
 static int cmd_uptime(struct sh *sh, int argc, char **argv)
 {
@@ -16,3 +18,28 @@ static int cmd_uptime(struct sh *sh, int argc, char **argv)
 	return 0;
 }
 SHELL_CMD("uptime", "", "time since the kernel started", 0, 0, cmd_uptime);
+
+static int print_unix(struct sh *sh, const char *label, s64 unix_ns)
+{
+	char text[CALENDAR_FMT_SIZE];
+	struct civil_time t;
+	s64 secs = unix_ns / 1000000000LL;
+
+	if (calendar_from_unix(secs, &t) || calendar_format(&t, text, sizeof(text)))
+		return sh_error(sh, "time %lld is out of range", (long long)secs);
+	sh_printf(sh, "%s%s UTC\n", label, text);
+	return 0;
+}
+
+static int cmd_date(struct sh *sh, int argc, char **argv)
+{
+	s64 now, boot;
+
+	if (time_wall(&now) || time_boot_wall(&boot))
+		return sh_error(sh, "no wall clock (the RTC could not be read at boot)");
+	if (print_unix(sh, "", now))
+		return -EINVAL;
+	return print_unix(sh, "booted ", boot);
+}
+SHELL_CMD("date", "", "wall-clock time (from the RTC) and when the kernel booted", 0, 0,
+	  cmd_date);
