@@ -1,13 +1,17 @@
 /*
  * power.c — reboot, halt and the QEMU debug exit.
  *
- * Reboot tries, in order: the 8042 controller's reset line (pulse output
- * port bit 0 with command 0xFE), then a triple fault (load an empty IDT and
- * raise an exception), which every x86 CPU answers with a reset.  The
- * interrupts issue puts the ACPI reset register in front of these.
+ * Reboot tries, in order: the ACPI reset register from the FADT, the 8042
+ * controller's reset line (pulse output port bit 0 with command 0xFE), then
+ * a triple fault (load an empty IDT and raise an exception), which every x86
+ * CPU answers with a reset.  Power-off is ACPI S5 (the sleep type from the
+ * DSDT's \_S5 written to the PM1 control registers); if that does not stop
+ * the machine the command says so and the shell carries on.
  */
 #include "kernel/power.h"
 #include "config.h"
+#include "errno.h"
+#include "drivers/acpi.h"
 #include "kernel/console.h"
 #include "kernel/printk.h"
 #include "kernel/shell.h"
@@ -41,6 +45,10 @@ __noreturn void power_reboot(void)
 {
 	console_set_shell_active(false);
 	pr_info("power: rebooting");
+	if (acpi_reset() == 0) {
+		time_udelay(50000);
+		pr_warn("power: the ACPI reset register did not reset the machine");
+	}
 	cli();
 	reset_8042();
 	pr_warn("power: 8042 reset did not work; forcing a triple fault");
@@ -67,3 +75,25 @@ static int cmd_reboot(struct sh *sh, int argc, char **argv)
 }
 
 SHELL_CMD("reboot", "", "restart the machine", 0, 0, cmd_reboot);
+
+static int cmd_poweroff(struct sh *sh, int argc, char **argv)
+{
+	int rc;
+
+	sh_printf(sh, "powering off\n");
+	console_set_shell_active(false);
+	pr_info("power: powering off (ACPI S5)");
+	rc = acpi_poweroff();
+	time_udelay(100000); /* S5 takes effect at once; give it a moment */
+	console_set_shell_active(true);
+	sh_printf(sh, "%s: the machine did not power off (%s)\n", argv[0],
+		  errno_name(rc ? rc : -EIO));
+	return -EIO;
+}
+SHELL_CMD("poweroff", "", "switch the machine off (ACPI S5)", 0, 0, cmd_poweroff);
+
+static int cmd_shutdown(struct sh *sh, int argc, char **argv)
+{
+	return cmd_poweroff(sh, argc, argv);
+}
+SHELL_CMD("shutdown", "", "the same as poweroff", 0, 0, cmd_shutdown);
