@@ -51,6 +51,7 @@ tr_pm32:
 	mov edx, [TR(tr_efer) + 4]
 	wrmsr
 	mov eax, cr0
+	and eax, ~((1 << 30) | (1 << 29))	; CD, NW: an AP starts with caches off
 	or eax, (1 << 31) | (1 << 16)	; PG, WP
 	mov cr0, eax
 	jmp 0x18:TR(tr_lm64)

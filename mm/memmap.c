@@ -20,6 +20,7 @@
 #include "errno.h"
 #include "kernel/printk.h"
 #include "mm/addr.h"
+#include "mm/paging.h"
 
 #define PAGE 4096ULL
 #define LOW_MEMORY (1ULL << 20)
@@ -138,6 +139,35 @@ static void align_ranges(void)
 		r->base = base;
 		r->end = end;
 	}
+}
+
+int memmap_entry_prot(const struct mb2_mmap_entry *e)
+{
+	switch (e->type) {
+	case MB2_MEM_AVAILABLE:
+	case MB2_MEM_ACPI_RECLAIMABLE:
+	case MB2_MEM_NVS:
+		return MAP_WRITE;
+	default:
+		return -1;
+	}
+}
+
+bool memmap_readable(u64 phys, u64 len)
+{
+	u64 end = phys + len;
+
+	if (end < phys)
+		return false;
+	if (end <= LOW_MEMORY)
+		return true;
+	for (unsigned i = 0; i < boot_info.mmap_count; i++) {
+		const struct mb2_mmap_entry *e = &boot_info.mmap[i];
+
+		if (memmap_entry_prot(e) >= 0 && phys >= e->base && end <= e->base + e->len)
+			return true;
+	}
+	return false;
 }
 
 int memmap_init(void)

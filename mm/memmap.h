@@ -51,4 +51,14 @@ int memmap_init(void);
 u64 memmap_steal(u64 bytes, u64 limit);
 const char *memmap_account_name(enum mem_account a);
 
+struct mb2_mmap_entry;
+/*
+ * How the direct map covers a firmware range: MAP_WRITE for RAM and ACPI
+ * memory, -1 for ranges it leaves out (reserved, device memory).
+ */
+int memmap_entry_prot(const struct mb2_mmap_entry *e);
+/* True when [phys, phys + len) lies in the direct map (low 1 MiB included):
+ * the test for reading firmware tables at addresses firmware gave us. */
+bool memmap_readable(u64 phys, u64 len);
+
 #endif

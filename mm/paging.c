@@ -10,7 +10,7 @@
  *
  * The direct map is built from the firmware's RAM ranges (and the whole low
  * 1 MiB, where the VGA buffer and BIOS tables live; the MTRRs keep the VGA
- * window uncached).  A 2 MiB page is used wherever the 2 MiB is RAM and
+ * window uncached); memmap_entry_prot() says which ranges those are.  A 2 MiB page is used wherever the 2 MiB is RAM and
  * does not touch the kernel image; the image's pages are 4 KiB with the
  * protection of their section.
  */
@@ -24,6 +24,7 @@
 #include "kernel/spinlock.h"
 #include "kernel/x86.h"
 #include "mm/addr.h"
+#include "mm/memmap.h"
 #include "mm/page_alloc.h"
 
 #define PTE_P (1ULL << 0)
@@ -258,8 +259,8 @@ static int map_early(u64 pa, int level, unsigned prot)
 	return 0;
 }
 
-/* Direct-map [start, end) of RAM. */
-static int map_ram(u64 start, u64 end)
+/* Direct-map [start, end) of RAM with @prot (the image keeps its own). */
+static int map_ram(u64 start, u64 end, unsigned prot)
 {
 	u64 pa = ALIGN_DOWN(start, PAGE_SIZE);
 	int rc = 0;
@@ -269,22 +270,16 @@ static int map_ram(u64 start, u64 end)
 		bool touches_image = pa < image_end && pa + LARGE_2M > image_start;
 
 		if (IS_ALIGNED(pa, LARGE_2M) && pa + LARGE_2M <= end && !touches_image) {
-			rc = map_early(pa, 1, MAP_WRITE);
+			rc = map_early(pa, 1, prot);
 			pa += LARGE_2M;
 		} else {
 			bool in_image = pa >= image_start && pa < image_end;
 
-			rc = map_early(pa, 0, in_image ? image_prot(pa) : MAP_WRITE);
+			rc = map_early(pa, 0, in_image ? image_prot(pa) : prot);
 			pa += PAGE_SIZE;
 		}
 	}
 	return rc;
-}
-
-static bool mapped_type(u32 type)
-{
-	return type == MB2_MEM_AVAILABLE || type == MB2_MEM_ACPI_RECLAIMABLE ||
-	       type == MB2_MEM_NVS;
 }
 
 int paging_init(void)
@@ -297,12 +292,15 @@ int paging_init(void)
 	kernel_pml4 = page_zalloc(1);
 	if (!kernel_pml4)
 		return -ENOMEM;
-	rc = map_ram(0, 1ULL << 20);
-	rc = rc ?: map_ram(image_start, image_end);
-	for (unsigned i = 0; i < boot_info.mmap_count && !rc; i++)
-		if (mapped_type(boot_info.mmap[i].type))
-			rc = map_ram(boot_info.mmap[i].base,
-				     boot_info.mmap[i].base + boot_info.mmap[i].len);
+	rc = map_ram(0, 1ULL << 20, MAP_WRITE);
+	rc = rc ?: map_ram(image_start, image_end, MAP_WRITE);
+	for (unsigned i = 0; i < boot_info.mmap_count && !rc; i++) {
+		const struct mb2_mmap_entry *e = &boot_info.mmap[i];
+		int prot = memmap_entry_prot(e);
+
+		if (prot >= 0)
+			rc = map_ram(e->base, e->base + e->len, (unsigned)prot);
+	}
 	if (rc)
 		return rc;
 	write_cr0(read_cr0() | CR0_WP);
