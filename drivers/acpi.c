@@ -126,6 +126,31 @@ unsigned acpi_cpu_apic_ids(u32 *ids, unsigned max)
 	return n;
 }
 
+/* The ACPI processor uid of the CPU with @apic_id, or ACPI_UID_ALL. */
+static u32 uid_of(u32 apic_id)
+{
+	for (unsigned i = 0; i < acpi.ncpus; i++)
+		if (acpi.cpus[i].apic_id == apic_id)
+			return acpi.cpus[i].uid;
+	return ACPI_UID_ALL;
+}
+
+int acpi_nmi_lint(u32 apic_id, bool *level, bool *active_low)
+{
+	u32 uid = uid_of(apic_id);
+
+	for (unsigned i = 0; acpi_ok && i < acpi.nlapic_nmis; i++) {
+		const struct acpi_lapic_nmi *n = &acpi.lapic_nmis[i];
+
+		if (n->uid != ACPI_UID_ALL && n->uid != uid)
+			continue;
+		*level = (n->flags & ACPI_INTI_TRIGGER_MASK) == ACPI_INTI_TRIGGER_LEVEL;
+		*active_low = (n->flags & ACPI_INTI_POLARITY_MASK) == ACPI_INTI_POLARITY_LOW;
+		return n->lint;
+	}
+	return -ENOENT;
+}
+
 static void pm1_sleep(u16 port, u8 typ)
 {
 	u16 v = inw(port);

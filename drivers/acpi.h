@@ -16,6 +16,11 @@ void acpi_init(void);
 u64 acpi_lapic_address(void);
 /* APIC ids of the enabled CPUs, boot CPU included; returns the count. */
 unsigned acpi_cpu_apic_ids(u32 *ids, unsigned max);
+/*
+ * The local APIC input (0 or 1) the MADT wires to NMI on the CPU with
+ * @apic_id, with its trigger and polarity; -ENOENT when none.
+ */
+int acpi_nmi_lint(u32 apic_id, bool *level, bool *active_low);
 /* Enter S5 (soft off) through PM1 control; returns -errno if it cannot. */
 int acpi_poweroff(void);
 /* Write the FADT reset register; returns -errno if there is none. */

@@ -32,6 +32,9 @@
 
 #define SVR_ENABLE 0x100
 #define LVT_MASKED 0x10000
+#define LVT_DELIVERY_NMI 0x400
+#define LVT_ACTIVE_LOW 0x2000
+#define LVT_LEVEL 0x8000
 #define TIMER_PERIODIC 0x20000
 #define ICR_PENDING 0x1000
 #define ICR_LEVEL_ASSERT 0x4000
@@ -84,6 +87,13 @@ void lapic_init_cpu(void)
 	lapic_write(REG_LVT_TIMER, LVT_MASKED);
 	lapic_write(REG_LVT_ERROR, LVT_MASKED);
 	lapic_write(REG_EOI, 0);
+}
+
+void lapic_set_nmi(unsigned lint, bool level, bool active_low)
+{
+	u32 v = LVT_DELIVERY_NMI | (active_low ? LVT_ACTIVE_LOW : 0) | (level ? LVT_LEVEL : 0);
+
+	lapic_write(lint ? REG_LVT_LINT1 : REG_LVT_LINT0, v);
 }
 
 u32 lapic_id(void)

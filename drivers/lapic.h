@@ -23,6 +23,8 @@
 int lapic_init(u64 phys);
 /* Enable the local APIC of the calling CPU (spurious vector, LVTs masked). */
 void lapic_init_cpu(void);
+/* Wire local interrupt input @lint (0/1) to NMI, as the MADT says. */
+void lapic_set_nmi(unsigned lint, bool level, bool active_low);
 u32 lapic_id(void);
 bool lapic_x2apic(void);
 void lapic_eoi(void);

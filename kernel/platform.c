@@ -69,12 +69,23 @@ static void clock_init(void)
 		pr_warn("time: the RTC could not be read; no wall clock");
 }
 
+/* Program this CPU's NMI input from the MADT (usually LINT1). */
+static void nmi_lint_init(void)
+{
+	bool level, active_low;
+	int lint = acpi_nmi_lint(this_cpu()->apic_id, &level, &active_low);
+
+	if (lint >= 0)
+		lapic_set_nmi((unsigned)lint, level, active_low);
+}
+
 void platform_init_cpu(void)
 {
 	if (kvmclock_available() && kvmclock_init_cpu(this_cpu()->cpu))
 		pr_err("time: kvmclock failed on cpu%u", this_cpu()->cpu);
 	lapic_init_cpu();
 	this_cpu()->apic_id = lapic_id();
+	nmi_lint_init();
 	lapic_timer_start(TIME_TICK_HZ, VECTOR_LAPIC_TIMER);
 }
 
@@ -88,6 +99,7 @@ void platform_init(void)
 		panic("platform: cannot map the local APIC");
 	lapic_init_cpu();
 	percpu_of(0)->apic_id = lapic_id();
+	nmi_lint_init();
 	if (!ioapic_count() && ioapic_add(0, DEFAULT_IOAPIC, 0))
 		panic("platform: no IOAPIC");
 	irq_request_vector(VECTOR_LAPIC_TIMER, lapic_tick, NULL, "lapic-timer");
