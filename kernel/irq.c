@@ -16,6 +16,7 @@
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
 #include "kernel/regs.h"
+#include "kernel/sched.h"
 #include "kernel/spinlock.h"
 #include "mm/kmalloc.h"
 
@@ -143,6 +144,7 @@ void irq_dispatch(struct regs *r)
 		spurious++; /* no EOI for a spurious interrupt */
 		return;
 	}
+	this_cpu()->irq_depth++;
 	for (; a; a = __atomic_load_n(&a->next, __ATOMIC_ACQUIRE)) {
 		if (a->handler(a->arg) == IRQ_HANDLED) {
 			a->count[cpu]++;
@@ -152,6 +154,8 @@ void irq_dispatch(struct regs *r)
 	if (!handled)
 		spurious++;
 	lapic_eoi();
+	this_cpu()->irq_depth--;
+	sched_irq_exit(); /* a switch that became due happens here, after the EOI */
 }
 
 const struct irq_action *irq_next_action(const struct irq_action *prev)

@@ -29,6 +29,8 @@
 #define VECTOR_IPI_CALL 0xF0
 #define VECTOR_IPI_TLB 0xF1
 #define VECTOR_IPI_STOP 0xF2
+#define VECTOR_IPI_RESCHED 0xF3
+#define VECTOR_IPI_BACKTRACE 0xF4
 
 enum irq_result { IRQ_NONE, IRQ_HANDLED };
 

@@ -12,9 +12,10 @@
  *   4. the boot information and kernel parameters;
  *   5. memory management: the page allocator and the real page tables;
  *   6. the platform: ACPI, interrupt controllers, timers, interrupts on;
- *      then the other CPUs;
+ *      then the scheduler and the other CPUs;
  *   7. a guarded stack for the rest of the boot;
- *   8. boot tests when `selftest` was given, else the shell.
+ *   8. the SoftIrq tasks, then the shell (or, with `selftest`, the boot
+ *      tests) as the first task; the boot context becomes CPU 0's idle task.
  */
 #include "boot/mb2.h"
 #include "config.h"
@@ -23,11 +24,12 @@
 #include "kernel/panic.h"
 #include "kernel/params.h"
 #include "kernel/platform.h"
-#include "kernel/power.h"
 #include "kernel/printk.h"
 #include "kernel/selftest.h"
 #include "kernel/shell.h"
+#include "kernel/sched.h"
 #include "kernel/smp.h"
+#include "kernel/softirq.h"
 #include "kernel/time.h"
 #include "kernel/x86.h"
 #include "mm/addr.h"
@@ -92,19 +94,37 @@ void kmain(u32 magic, u64 info_phys, u64 entry_tsc)
 	mm_init();
 	console_remap();
 	platform_init();
+	sched_init();
 	smp_init();
 	kmain_switch_stack();
 }
 
-/* The rest of the boot, on a guarded stack. */
-static __noreturn void kmain_late(void)
+static void shell_task(void *arg)
 {
-	if (param_is("selftest", NULL))
-		selftest_boot_and_exit();
 	pr_info("boot: shell ready in %llu.%03llu ms since kernel entry",
 		(unsigned long long)(time_ns() / 1000000),
 		(unsigned long long)(time_ns() / 1000 % 1000));
 	shell_run_console();
-	pr_info("shell exited; halting");
-	power_halt();
+	pr_info("shell exited");
+}
+
+static void selftest_task(void *arg)
+{
+	selftest_boot_and_exit();
+}
+
+/*
+ * The rest of the boot, on a guarded stack: the SoftIrq tasks, then the
+ * shell (or the boot tests) as a task of its own, while this context
+ * becomes the boot CPU's idle task.
+ */
+static __noreturn void kmain_late(void)
+{
+	bool selftest = param_is("selftest", NULL);
+
+	softirq_init();
+	if (!task_create(selftest ? "selftest" : "shell", selftest ? selftest_task : shell_task,
+			 NULL, 0))
+		panic("boot: cannot start the first task");
+	sched_become_idle();
 }

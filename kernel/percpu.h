@@ -26,7 +26,17 @@ struct percpu {
 	u64 startup_ns;           /* [I] AP: SIPI to online, in ns */
 	const char *fail_step;    /* [I] AP: where start-up stopped */
 	u64 idle_stack_top;       /* [I] */
+	int preempt_count;        /* [L] > 0: no task switch on this CPU */
+	volatile bool need_resched; /* [a] switch at the next chance */
+	struct task *curr;        /* [L] the task running here */
+	struct task *idle;        /* [I] this CPU's idle task */
+	volatile u64 softirq_pending; /* [a] bit per softirq type */
+	u64 irq_depth;            /* [L] interrupt handlers running */
+	u64 last_tick_ns;         /* [a] watchdog: when the tick last ran */
+	u64 irqoff_since;         /* [a] watchdog: 0 or when interrupts went off */
 };
+
+struct task;
 
 extern struct percpu percpu_area[CONFIG_MAX_CPUS];
 

@@ -21,6 +21,8 @@
 #include "drivers/rtc.h"
 #include "kernel/console.h"
 #include "kernel/irq.h"
+#include "kernel/ktimer.h"
+#include "kernel/sched.h"
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
@@ -32,6 +34,8 @@
 static enum irq_result lapic_tick(void *arg)
 {
 	this_cpu()->ticks++;
+	sched_tick();
+	ktimer_tick();
 	return IRQ_HANDLED;
 }
 

@@ -27,6 +27,7 @@
 #include "kernel/percpu.h"
 #include "kernel/platform.h"
 #include "kernel/printk.h"
+#include "kernel/sched.h"
 #include "kernel/spinlock.h"
 #include "kernel/time.h"
 #include "kernel/x86.h"
@@ -101,8 +102,7 @@ static __noreturn void ap_main(unsigned cpu)
 	cpu_init_tables(cpu);
 	platform_init_cpu();
 	__atomic_store_n(&pc->state, CPU_ONLINE, __ATOMIC_RELEASE);
-	for (;;)
-		__asm__ __volatile__("sti; hlt" ::: "memory");
+	sched_run_idle();
 }
 
 static void trampoline_install(void)
