@@ -4,17 +4,24 @@
  * Each CPU has a timerq under its own lock.  The tick only compares the
  * clock with the earliest expiry and raises SOFTIRQ_TIMER; the SoftIrq pops
  * expired timers one at a time and calls them without the lock held, so a
- * callback may start or cancel timers.
+ * callback may start or cancel timers.  ktimer_cancel() waits for a
+ * callback that is running on another task, so a cancelled timer may be
+ * freed at once; a one-shot timer is not touched after its callback
+ * returns, so the callback itself may free it (sleepers' timers live on
+ * their stacks).
  */
 #include "kernel/ktimer.h"
 #include "kernel/percpu.h"
+#include "kernel/sched.h"
 #include "kernel/softirq.h"
 #include "kernel/spinlock.h"
 #include "kernel/time.h"
 
 struct cpu_timers {
 	spinlock_t lock;
-	struct timerq q; /* [lock] */
+	struct timerq q;             /* [lock] */
+	struct ktimer *running;      /* [a] callback in progress */
+	struct task *running_task;   /* [a] the softirq task running it */
 };
 
 static struct cpu_timers cpu_timers[CONFIG_MAX_CPUS];
@@ -43,6 +50,10 @@ bool ktimer_cancel(struct ktimer *t)
 	t->period = 0; /* a periodic timer whose callback is running stops too */
 	removed = t->cpu == cpu && timerq_remove(&ct->q, t);
 	spin_unlock_irqrestore(&ct->lock, flags);
+	/* A callback in progress finishes before @t may be reused or freed
+	 * (unless we are that callback). */
+	while (READ_ONCE(ct->running) == t && READ_ONCE(ct->running_task) != task_current())
+		cpu_relax();
 	return removed;
 }
 
@@ -99,9 +110,14 @@ static void timer_softirq(void)
 	struct ktimer *t;
 
 	while ((t = pop_expired(ct))) {
+		u64 period = t->period; /* a one-shot may be gone once fn returns */
+
+		WRITE_ONCE(ct->running_task, task_current());
+		WRITE_ONCE(ct->running, t);
 		t->fn(t, t->arg);
-		if (t->period)
+		if (period)
 			rearm(ct, t);
+		WRITE_ONCE(ct->running, NULL);
 	}
 }
 

@@ -3,8 +3,8 @@
  *
  * A timer's callback runs in SoftIrq context on the CPU that started it,
  * no earlier than its expiry (the tick is 10 ms, so up to a tick later).
- * ktimer_cancel() removes a pending timer; a callback already running is
- * not waited for.  A periodic timer is re-armed from its previous expiry,
+ * ktimer_cancel() removes a pending timer and waits for a callback that is
+ * already running, so the timer may be freed once it returns.  A periodic timer is re-armed from its previous expiry,
  * so it does not drift.
  */
 #ifndef NOS_KTIMER_H
