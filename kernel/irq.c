@@ -145,6 +145,7 @@ void irq_dispatch(struct regs *r)
 		return;
 	}
 	this_cpu()->irq_depth++;
+	this_cpu()->irq_regs = r;
 	for (; a; a = __atomic_load_n(&a->next, __ATOMIC_ACQUIRE)) {
 		if (a->handler(a->arg) == IRQ_HANDLED) {
 			a->count[cpu]++;

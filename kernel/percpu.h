@@ -15,6 +15,9 @@
 #include "types.h"
 #include "config.h"
 
+struct task;
+struct regs;
+
 enum cpu_state { CPU_OFFLINE, CPU_STARTING, CPU_ONLINE, CPU_FAILED };
 
 struct percpu {
@@ -32,11 +35,10 @@ struct percpu {
 	struct task *idle;        /* [I] this CPU's idle task */
 	volatile u64 softirq_pending; /* [a] bit per softirq type */
 	u64 irq_depth;            /* [L] interrupt handlers running */
+	struct regs *irq_regs;    /* [L] frame of the interrupted code, in a handler */
 	u64 last_tick_ns;         /* [a] watchdog: when the tick last ran */
 	u64 irqoff_since;         /* [a] watchdog: 0 or when interrupts went off */
 };
-
-struct task;
 
 extern struct percpu percpu_area[CONFIG_MAX_CPUS];
 

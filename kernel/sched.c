@@ -61,6 +61,8 @@ const char *task_state_name(const struct task *t)
 {
 	static const char *const names[] = { "running", "blocked", "dead" };
 
+	if (t->idle && !t->on_cpu)
+		return "idle";
 	if (t->state == TASK_RUNNING && !t->on_cpu)
 		return "ready";
 	return names[t->state];
@@ -252,6 +254,18 @@ void sched_tick(void)
 	}
 	if (++t->slice_ticks >= 1 && sched_nr_ready(pc->cpu))
 		pc->need_resched = true;
+}
+
+u64 task_cpu_ns(const struct task *t)
+{
+	u64 ns = READ_ONCE(t->cpu_ns), start = READ_ONCE(t->run_start);
+
+	if (t->on_cpu) {
+		u64 now = time_ns();
+
+		ns += now > start ? now - start : 0;
+	}
+	return ns;
 }
 
 /* ------------------------------------------------------ block, wake ---- */

@@ -111,5 +111,7 @@ void sched_for_each_task(void (*fn)(struct task *t, void *arg), void *arg);
 int sched_with_task(int pid, void (*fn)(struct task *t, void *arg), void *arg);
 unsigned sched_nr_ready(unsigned cpu);
 const char *task_state_name(const struct task *t);
+/* CPU time of @t so far, the current slice included. */
+u64 task_cpu_ns(const struct task *t);
 
 #endif

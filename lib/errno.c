@@ -20,6 +20,7 @@ struct errno_entry {
 
 static const struct errno_entry errno_table[] = {
 	ERRNO_ENTRY(EPERM),
+	ERRNO_ENTRY(ESRCH),
 	ERRNO_ENTRY(ENOENT),
 	ERRNO_ENTRY(EINTR),
 	ERRNO_ENTRY(EIO),
