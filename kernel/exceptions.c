@@ -15,6 +15,8 @@
 #include "kernel/probe.h"
 #include "kernel/regs.h"
 #include "kernel/smp.h"
+#include "kernel/cpu.h"
+#include "kernel/watchdog.h"
 #include "kernel/x86.h"
 #include "mm/stack.h"
 
@@ -40,6 +42,11 @@ void isr_dispatch(struct regs *r)
 
 	if (r->vector == 2 && smp_stopping())
 		halt_forever(); /* another CPU panicked and stops us */
+	if (r->vector == 2) {
+		if (!watchdog_nmi(r))
+			pr_warn("nmi: unexpected NMI on cpu%u", cpu_id());
+		return;
+	}
 	if ((r->vector == 14 || r->vector == 13) && probe_fixup(r, cr2))
 		return;
 	if (r->vector == 14 && (stack = stack_guard_owner(cr2)))

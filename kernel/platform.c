@@ -27,6 +27,7 @@
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
 #include "kernel/time.h"
+#include "kernel/watchdog.h"
 #include "kernel/x86.h"
 
 #define DEFAULT_IOAPIC 0xFEC00000ULL
@@ -34,6 +35,7 @@
 static enum irq_result lapic_tick(void *arg)
 {
 	this_cpu()->ticks++;
+	watchdog_tick(this_cpu()->irq_regs);
 	sched_tick();
 	ktimer_tick();
 	return IRQ_HANDLED;
