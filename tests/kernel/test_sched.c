@@ -1,0 +1,314 @@
+/*
+ * test_sched.c — boot tests of tasks, the scheduler and the synchronisation
+ * primitives, on every CPU the machine has.
+ *
+ * Tolerances are about correctness under emulation (a TCG CPU can stall for
+ * tens of milliseconds when the host is busy), never about speed: fairness
+ * asks every task for at least a quarter of the mean CPU time, timers may
+ * fire up to 300 ms late but never early.
+ */
+#include "errno.h"
+#include "drivers/lapic.h"
+#include "kernel/irq.h"
+#include "kernel/ktimer.h"
+#include "kernel/mutex.h"
+#include "kernel/percpu.h"
+#include "kernel/sched.h"
+#include "kernel/smp.h"
+#include "kernel/time.h"
+#include "kernel/waitgroup.h"
+#include "lib/ktest.h"
+#include "lib/string.h"
+#include "mm/kmalloc.h"
+#include "mm/page_alloc.h"
+
+#define MS 1000000ULL
+
+static u64 free_pages_now(void)
+{
+	struct page_stats st;
+
+	kmalloc_shrink();
+	page_alloc_stats(&st);
+	return st.free;
+}
+
+static void exit_with_arg(void *arg)
+{
+	task_exit((int)(uintptr_t)arg);
+}
+
+static void create_and_join(unsigned n)
+{
+	struct task *t[24];
+
+	for (unsigned i = 0; i < n; i++)
+		t[i] = task_create("warm-up", exit_with_arg, NULL, TASK_ANY_CPU);
+	for (unsigned i = 0; i < n; i++)
+		if (t[i])
+			task_join(t[i]);
+}
+
+KTEST(sched, tasks_exit_are_joined_and_freed)
+{
+	struct task *t[24];
+	u64 before;
+	int last_pid = 0;
+
+	/* Page tables for new stack slots stay once made: make them first. */
+	create_and_join(ARRAY_SIZE(t));
+	before = free_pages_now();
+	for (unsigned i = 0; i < ARRAY_SIZE(t); i++) {
+		t[i] = task_create("exit-test", exit_with_arg, (void *)(uintptr_t)(i + 7),
+				   TASK_ANY_CPU);
+		KT_ASSERT(t[i] != NULL);
+		KT_EXPECT(t[i]->pid > last_pid); /* pids only grow */
+		last_pid = t[i]->pid;
+	}
+	for (unsigned i = 0; i < ARRAY_SIZE(t); i++)
+		KT_EXPECT_EQ(task_join(t[i]), (int)i + 7);
+	KT_EXPECT_EQ(free_pages_now(), before);
+}
+
+struct spin_share {
+	volatile bool stop;
+	volatile u64 loops;
+};
+
+static void spin_until_stop(void *arg)
+{
+	struct spin_share *s = arg;
+
+	while (!s->stop)
+		__atomic_fetch_add(&s->loops, 1, __ATOMIC_RELAXED);
+}
+
+KTEST(sched, busy_tasks_all_get_cpu_time)
+{
+	static struct spin_share share;
+	struct task *t[12];
+	unsigned n = 3 * smp_cpu_count();
+	u64 ns[12], sum = 0, min = ~0ULL;
+
+	if (n > ARRAY_SIZE(t))
+		n = ARRAY_SIZE(t);
+	share.stop = false;
+	for (unsigned i = 0; i < n; i++)
+		KT_ASSERT((t[i] = task_create("busy", spin_until_stop, &share, TASK_ANY_CPU)));
+	sched_sleep_ns(600 * MS);
+	for (unsigned i = 0; i < n; i++) {
+		ns[i] = task_cpu_ns(t[i]);
+		sum += ns[i];
+		min = MIN(min, ns[i]);
+	}
+	share.stop = true;
+	for (unsigned i = 0; i < n; i++)
+		task_join(t[i]);
+	/* Nobody starves: everyone got at least a quarter of the mean. */
+	KT_EXPECT(min * 4 * n >= sum);
+	if (kt->failures)
+		ktest_log(kt, "min %llu ns, mean %llu ns over %u tasks", (unsigned long long)min,
+			  (unsigned long long)(sum / n), n);
+}
+
+struct counter_share {
+	struct mutex lock;
+	u64 value;
+	unsigned rounds;
+};
+
+static void count_under_mutex(void *arg)
+{
+	struct counter_share *c = arg;
+
+	for (unsigned i = 0; i < c->rounds; i++) {
+		mutex_lock(&c->lock);
+		u64 v = c->value;
+
+		if (i % 64 == 0)
+			sched_yield(); /* hold the mutex across a switch now and then */
+		c->value = v + 1;
+		mutex_unlock(&c->lock);
+	}
+}
+
+KTEST(sync, mutex_increments_are_exact)
+{
+	static struct counter_share c;
+	struct task *t[8];
+
+	mutex_init(&c.lock, "test");
+	c.value = 0;
+	c.rounds = 2000;
+	for (unsigned i = 0; i < ARRAY_SIZE(t); i++)
+		KT_ASSERT((t[i] = task_create("mutex", count_under_mutex, &c, TASK_ANY_CPU)));
+	for (unsigned i = 0; i < ARRAY_SIZE(t); i++)
+		task_join(t[i]);
+	KT_EXPECT_EQ(c.value, ARRAY_SIZE(t) * 2000ULL);
+	KT_EXPECT(!mutex_held(&c.lock));
+	KT_EXPECT(mutex_trylock(&c.lock));
+	mutex_unlock(&c.lock);
+}
+
+#define VECTOR_TEST 0xE8
+
+static spinlock_t shared_lock = SPINLOCK_INIT;
+static volatile u64 irq_side, task_side;
+
+static enum irq_result test_irq(void *arg)
+{
+	u64 flags = spin_lock_irqsave(&shared_lock);
+
+	irq_side++;
+	spin_unlock_irqrestore(&shared_lock, flags);
+	return IRQ_HANDLED;
+}
+
+/* The task holds the lock with interrupts off and sends itself the
+ * interrupt that wants it: irqsave must make the handler wait, not spin. */
+KTEST(sync, spinlock_shared_with_an_irq_handler)
+{
+	static bool registered;
+
+	if (!registered)
+		KT_ASSERT_EQ(irq_request_vector(VECTOR_TEST, test_irq, NULL, "selftest"), 0);
+	registered = true;
+	irq_side = task_side = 0;
+	for (unsigned i = 0; i < 2000; i++) {
+		u64 flags = spin_lock_irqsave(&shared_lock);
+
+		lapic_send_ipi(this_cpu()->apic_id, IPI_FIXED, VECTOR_TEST);
+		task_side++;
+		spin_unlock_irqrestore(&shared_lock, flags);
+	}
+	sched_sleep_ns(20 * MS);
+	KT_EXPECT_EQ(task_side, 2000);
+	KT_EXPECT(irq_side >= 1); /* self-IPIs sent while one is pending merge */
+}
+
+static void sleep_then_done(void *arg)
+{
+	struct waitgroup *wg = arg;
+
+	sched_sleep_ns((5 + time_ns() % 20) * MS);
+	waitgroup_done(wg);
+}
+
+KTEST(sync, waitgroup_with_and_without_timeout)
+{
+	struct waitgroup wg;
+	struct task *t[6];
+	u64 t0;
+
+	waitgroup_init(&wg);
+	waitgroup_add(&wg, ARRAY_SIZE(t));
+	for (unsigned i = 0; i < ARRAY_SIZE(t); i++)
+		KT_ASSERT((t[i] = task_create("wg", sleep_then_done, &wg, TASK_ANY_CPU)));
+	KT_EXPECT_EQ(waitgroup_wait(&wg, 0), 0);
+	KT_EXPECT_EQ(waitgroup_count(&wg), 0);
+	for (unsigned i = 0; i < ARRAY_SIZE(t); i++)
+		task_join(t[i]);
+	waitgroup_add(&wg, 1);
+	t0 = time_ns();
+	KT_EXPECT_EQ(waitgroup_wait(&wg, 50 * MS), -ETIMEDOUT);
+	KT_EXPECT(time_ns() - t0 >= 50 * MS);
+	waitgroup_done(&wg);
+	KT_EXPECT_EQ(waitgroup_wait(&wg, 50 * MS), 0);
+}
+
+KTEST(sched, sleep_lasts_at_least_its_duration)
+{
+	for (unsigned ms = 1; ms <= 40; ms += 13) {
+		u64 t0 = time_ns();
+
+		sched_sleep_ns(ms * MS);
+		KT_EXPECT(time_ns() - t0 >= ms * MS);
+	}
+}
+
+struct fired {
+	unsigned order[5];
+	u64 late[5];
+	u64 start;
+	unsigned n;
+	struct waitgroup wg;
+};
+
+static struct fired fired;
+
+static void record_fire(struct ktimer *t, void *arg)
+{
+	unsigned i = (unsigned)(uintptr_t)arg;
+
+	fired.late[i] = time_ns() - t->expires;
+	fired.order[fired.n++] = i;
+	waitgroup_done(&fired.wg);
+}
+
+KTEST(timer, one_shots_fire_in_order_never_early)
+{
+	static const unsigned delay_ms[5] = { 50, 10, 40, 20, 30 };
+	static const unsigned expect[5] = { 1, 3, 4, 2, 0 };
+	static struct ktimer tm[5];
+
+	memset(&fired, 0, sizeof(fired));
+	waitgroup_init(&fired.wg);
+	waitgroup_add(&fired.wg, 5);
+	for (unsigned i = 0; i < 5; i++) {
+		ktimer_init(&tm[i], record_fire, (void *)(uintptr_t)i);
+		ktimer_start(&tm[i], delay_ms[i] * MS, 0);
+	}
+	KT_ASSERT_EQ(waitgroup_wait(&fired.wg, 2000 * MS), 0);
+	for (unsigned i = 0; i < 5; i++) {
+		KT_EXPECT_EQ(fired.order[i], expect[i]);
+		KT_EXPECT(fired.late[i] < 300 * MS); /* fired, not much later than due */
+	}
+}
+
+static volatile unsigned periodic_hits;
+
+static void periodic_fire(struct ktimer *t, void *arg)
+{
+	periodic_hits++;
+}
+
+KTEST(timer, periodic_fires_until_cancelled)
+{
+	static struct ktimer tm;
+	unsigned seen;
+
+	periodic_hits = 0;
+	ktimer_init(&tm, periodic_fire, NULL);
+	ktimer_start(&tm, 10 * MS, 10 * MS);
+	sched_sleep_ns(120 * MS);
+	KT_EXPECT(ktimer_cancel(&tm) || periodic_hits > 0);
+	seen = periodic_hits;
+	KT_EXPECT(seen >= 3);
+	sched_sleep_ns(60 * MS);
+	KT_EXPECT_EQ(periodic_hits, seen); /* nothing after the cancel */
+	/* A cancelled one-shot never fires. */
+	periodic_hits = 0;
+	ktimer_start(&tm, 20 * MS, 0);
+	KT_EXPECT(ktimer_cancel(&tm));
+	sched_sleep_ns(50 * MS);
+	KT_EXPECT_EQ(periodic_hits, 0);
+}
+
+static void pinned_where(void *arg)
+{
+	*(unsigned *)arg = this_cpu()->cpu;
+}
+
+KTEST(sched, affinity_pins_a_task)
+{
+	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++) {
+		unsigned where = ~0u;
+		struct task *t;
+
+		if (!smp_cpu_online(c))
+			continue;
+		KT_ASSERT((t = task_create("pinned", pinned_where, &where, (int)c)));
+		task_join(t);
+		KT_EXPECT_EQ(where, c);
+	}
+}
