@@ -14,6 +14,7 @@
  */
 #include "drivers/kbd.h"
 #include "errno.h"
+#include "kernel/console.h"
 #include "kernel/irq.h"
 #include "kernel/x86.h"
 #include "lib/ring.h"
@@ -163,6 +164,8 @@ static enum irq_result kbd_irq(void *arg)
 		kbd_scancode(sc);
 		kbd_flush_pending();
 	}
+	if (any)
+		console_input_ready();
 	return any ? IRQ_HANDLED : IRQ_NONE;
 }
 

@@ -14,6 +14,7 @@
  */
 #include "drivers/serial.h"
 #include "errno.h"
+#include "kernel/console.h"
 #include "kernel/irq.h"
 #include "kernel/x86.h"
 #include "lib/ring.h"
@@ -103,6 +104,8 @@ static enum irq_result serial_irq(void *arg)
 		ring_put(&rx_ring, (u8)c); /* a full ring drops input, never blocks */
 		any = true;
 	}
+	if (any)
+		console_input_ready();
 	return any ? IRQ_HANDLED : IRQ_NONE;
 }
 

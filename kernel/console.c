@@ -5,15 +5,16 @@
  * Which devices are used is decided once by the `console=` parameter:
  * `serial` is COM1 only, `vga` is the screen and keyboard only, and the
  * default is both.  Input is polled until console_enable_irq() hands it to
- * the devices' interrupt handlers; from then on console_getc() halts the
- * CPU between bytes (`sti; hlt` with the check done with interrupts off, so
- * a byte that arrives in between still wakes it).
+ * the devices' interrupt handlers; from then on a task in console_getc()
+ * sleeps on a wait queue that the handlers wake (console_input_ready()).
  */
 #include "kernel/console.h"
 #include "drivers/kbd.h"
 #include "drivers/serial.h"
 #include "drivers/vga.h"
 #include "kernel/params.h"
+#include "kernel/sched.h"
+#include "kernel/waitq.h"
 #include "kernel/spinlock.h"
 #include "kernel/x86.h"
 
@@ -72,34 +73,44 @@ int console_trygetc(void)
 }
 
 static bool input_irq;
+static struct waitq input_wait; /* tasks in console_getc() */
 
 void console_enable_irq(void)
 {
-	bool serial = !use_serial || serial_enable_irq() == 0;
-	bool kbd = !use_vga || kbd_enable_irq() == 0;
+	bool serial, kbd;
 
+	waitq_init(&input_wait);
+	serial = !use_serial || serial_enable_irq() == 0;
+	kbd = !use_vga || kbd_enable_irq() == 0;
 	input_irq = serial && kbd;
+}
+
+void console_input_ready(void)
+{
+	if (input_irq)
+		waitq_wake_all(&input_wait);
 }
 
 int console_getc(void)
 {
+	struct waitq_entry e;
 	int c;
 
-	for (;;) {
-		u64 flags = read_rflags();
-
-		cli();
-		c = console_trygetc();
-		if (c >= 0 || !input_irq || !(flags & RFLAGS_IF)) {
-			if (flags & RFLAGS_IF)
-				sti();
-			if (c >= 0)
-				return c;
-			cpu_relax();
-			continue;
-		}
-		__asm__ __volatile__("sti; hlt" ::: "memory");
+	while (!input_irq || !task_current()) { /* early boot: poll */
+		if ((c = console_trygetc()) >= 0)
+			return c;
+		cpu_relax();
 	}
+	for (;;) {
+		waitq_prepare(&input_wait, &e);
+		c = console_trygetc();
+		if (c >= 0)
+			break;
+		schedule();
+		waitq_finish(&input_wait, &e);
+	}
+	waitq_finish(&input_wait, &e);
+	return c;
 }
 
 void console_clear(void)

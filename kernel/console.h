@@ -22,7 +22,9 @@ void console_init(void);
 void console_write(const char *buf, size_t len);
 /* Take input from the devices' interrupts from now on (needs the IRQ layer). */
 void console_enable_irq(void);
-/* Next input byte, waiting for one (halting the CPU when input is IRQ-driven). */
+/* Called by an input device's IRQ handler when bytes arrived. */
+void console_input_ready(void);
+/* Next input byte, waiting for one (sleeping when input is IRQ-driven). */
 int console_getc(void);
 /* Next input byte, or -1 when none is waiting. */
 int console_trygetc(void);

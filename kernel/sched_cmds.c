@@ -1,5 +1,5 @@
 /*
- * sched_cmds.c — `ps` and `bt`.
+ * sched_cmds.c — `ps`, `bt` and `schedbench`.
  *
  * bt of a task that is switched out walks the frame its last
  * sched_switch() left on its stack: six saved registers, rbp among them,
@@ -16,6 +16,8 @@
 #include "kernel/sched.h"
 #include "kernel/shell.h"
 #include "kernel/smp.h"
+#include "kernel/time.h"
+#include "kernel/x86.h"
 #include "lib/parse.h"
 #include "lib/string.h"
 
@@ -145,3 +147,146 @@ static int cmd_bt(struct sh *sh, int argc, char **argv)
 }
 SHELL_CMD("bt", "<pid>", "stack trace of a task (one running on another CPU is interrupted)",
 	  1, 1, cmd_bt);
+
+/* ------------------------------------------------------------ schedbench */
+
+static void busy_spin(void *arg)
+{
+	volatile bool *stop = arg;
+
+	while (!*stop)
+		cpu_relax();
+}
+
+#define BENCH_SWITCHES 20000
+#define BENCH_WAKEUPS 500
+
+struct pingpong {
+	volatile bool stop;
+	volatile u64 yields;
+};
+
+static void yielder(void *arg)
+{
+	struct pingpong *p = arg;
+
+	while (!p->stop) {
+		sched_yield();
+		__atomic_fetch_add(&p->yields, 1, __ATOMIC_RELAXED);
+	}
+}
+
+/* Two tasks on one CPU yielding to each other: ns per switch. */
+static u64 bench_switch(unsigned cpu)
+{
+	static struct pingpong p;
+	struct task *a, *b;
+	u64 t0, t1, n;
+
+	p.stop = false;
+	p.yields = 0;
+	a = task_create("yield-a", yielder, &p, (int)cpu);
+	b = task_create("yield-b", yielder, &p, (int)cpu);
+	if (!a || !b)
+		return 0;
+	sched_sleep_ns(20000000ULL);
+	t0 = time_ns();
+	n = p.yields;
+	sched_sleep_ns(200000000ULL);
+	t1 = time_ns();
+	n = p.yields - n;
+	p.stop = true;
+	task_join(a);
+	task_join(b);
+	return n ? (t1 - t0) / n : 0;
+}
+
+struct wakeup {
+	struct task *sleeper;
+	volatile u64 woken_at;   /* set by the sleeper when it runs */
+	volatile bool stop;
+};
+
+static void wake_target(void *arg)
+{
+	struct wakeup *w = arg;
+
+	while (!w->stop) {
+		sched_set_blocked();
+		if (w->stop)
+			break;
+		schedule();
+		w->woken_at = time_ns();
+	}
+	sched_set_running();
+}
+
+/* Mean time from task_wake() on this CPU to the woken task running on @cpu. */
+static u64 bench_wakeup(unsigned cpu)
+{
+	static struct wakeup w;
+	u64 total = 0;
+	unsigned n = 0;
+
+	w.stop = false;
+	w.sleeper = task_create("wake-target", wake_target, &w, (int)cpu);
+	if (!w.sleeper)
+		return 0;
+	for (unsigned i = 0; i < BENCH_WAKEUPS; i++) {
+		u64 t0, deadline;
+
+		sched_sleep_ns(1000000ULL);
+		w.woken_at = 0;
+		t0 = time_ns();
+		task_wake(w.sleeper);
+		deadline = t0 + 100000000ULL;
+		while (!w.woken_at && time_ns() < deadline)
+			cpu_relax();
+		if (w.woken_at) {
+			total += w.woken_at - t0;
+			n++;
+		}
+	}
+	w.stop = true;
+	task_wake(w.sleeper);
+	task_join(w.sleeper);
+	return n ? total / n : 0;
+}
+
+static int cmd_schedbench(struct sh *sh, int argc, char **argv)
+{
+	static struct { volatile bool stop; } share;
+	struct task *busy[8];
+	unsigned n = 2 * smp_cpu_count(), other = 0;
+	u64 min = ~0ULL, max = 0, sum = 0;
+
+	for (unsigned c = 1; c < CONFIG_MAX_CPUS && !other; c++)
+		if (smp_cpu_online(c))
+			other = c;
+	sh_printf(sh, "context switch: %llu ns (two tasks yielding on cpu%u)\n",
+		  (unsigned long long)bench_switch(other), other);
+	if (other)
+		sh_printf(sh, "cross-cpu wakeup: %llu ns (cpu%u -> cpu%u)\n",
+			  (unsigned long long)bench_wakeup(other), this_cpu()->cpu, other);
+	n = MIN(n, ARRAY_SIZE(busy));
+	share.stop = false;
+	for (unsigned i = 0; i < n; i++)
+		busy[i] = task_create("fair", busy_spin, (void *)&share.stop, TASK_ANY_CPU);
+	sched_sleep_ns(500000000ULL);
+	for (unsigned i = 0; i < n; i++) {
+		u64 ns = busy[i] ? task_cpu_ns(busy[i]) : 0;
+
+		min = MIN(min, ns);
+		max = MAX(max, ns);
+		sum += ns;
+	}
+	share.stop = true;
+	for (unsigned i = 0; i < n; i++)
+		if (busy[i])
+			task_join(busy[i]);
+	sh_printf(sh, "fairness spread: %llu%% ((max - min) / mean CPU time of %u busy tasks)\n",
+		  (unsigned long long)(sum ? (max - min) * 100 * n / sum : 0), n);
+	return 0;
+}
+SHELL_CMD("schedbench", "", "measure context switch, cross-CPU wakeup and fairness", 0, 0,
+	  cmd_schedbench);
