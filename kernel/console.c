@@ -50,15 +50,25 @@ void console_apply_params(void)
 		use_serial = false;
 }
 
-void console_write(const char *buf, size_t len)
+static void console_emit(const char *buf, size_t len)
 {
-	u64 flags = spin_lock_irqsave(&console_lock);
-
 	if (use_serial)
 		serial_write(buf, len);
 	if (use_vga)
 		vga_write(buf, len);
+}
+
+void console_write(const char *buf, size_t len)
+{
+	u64 flags = spin_lock_irqsave(&console_lock);
+
+	console_emit(buf, len);
 	spin_unlock_irqrestore(&console_lock, flags);
+}
+
+void console_write_panic(const char *buf, size_t len)
+{
+	console_emit(buf, len);
 }
 
 int console_trygetc(void)

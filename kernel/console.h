@@ -24,6 +24,11 @@ void console_write(const char *buf, size_t len);
 void console_enable_irq(void);
 /* Called by an input device's IRQ handler when bytes arrived. */
 void console_input_ready(void);
+/*
+ * console_write() without the lock, for the panic report only: the other
+ * CPUs are stopped by then, perhaps while holding it.
+ */
+void console_write_panic(const char *buf, size_t len);
 /* Next input byte, waiting for one (sleeping when input is IRQ-driven). */
 int console_getc(void);
 /* Next input byte, or -1 when none is waiting. */

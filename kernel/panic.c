@@ -37,7 +37,7 @@ static volatile int panic_depth;
 static void panic_out(const char *line, void *arg)
 {
 	console_set_shell_active(false);
-	console_write(line, strlen(line));
+	console_write_panic(line, strlen(line));
 }
 
 static void panic_printf(const char *fmt, ...) __printf(1, 2);
