@@ -10,7 +10,10 @@
  * and becomes interrupt-driven with serial_enable_irq(): the IRQ 4 handler
  * drains the receive FIFO into a ring that serial_trygetc() reads.  The
  * handler is the ring's only producer and the console its only consumer,
- * so the ring needs no lock.
+ * so the ring needs no lock.  When the ring is full the handler turns the
+ * receive interrupt off and leaves further bytes in the UART (whose sender
+ * then waits), and the reader turns it back on once there is room: input
+ * is delayed, never dropped.
  */
 #include "drivers/serial.h"
 #include "errno.h"
@@ -86,13 +89,26 @@ static int serial_poll(void)
 	return inb(COM1 + REG_DATA);
 }
 
+static volatile bool rx_paused; /* ring full: RX interrupt off, bytes wait in the UART */
+
 int serial_trygetc(void)
 {
 	u8 c;
 
 	if (!serial_irq_mode)
 		return serial_poll();
-	return ring_get(&rx_ring, &c) ? -1 : c;
+	if (ring_get(&rx_ring, &c))
+		return -1;
+	if (rx_paused && ring_free(&rx_ring) >= 16) {
+		u64 flags = read_rflags();
+
+		cli();
+		rx_paused = false;
+		outb(COM1 + REG_IER, IER_RX_AVAILABLE); /* what waited raises it again */
+		if (flags & RFLAGS_IF)
+			sti();
+	}
+	return c;
 }
 
 static enum irq_result serial_irq(void *arg)
@@ -100,9 +116,14 @@ static enum irq_result serial_irq(void *arg)
 	bool any = false;
 	int c;
 
-	while ((c = serial_poll()) >= 0) {
-		ring_put(&rx_ring, (u8)c); /* a full ring drops input, never blocks */
+	while (!ring_full(&rx_ring) && (c = serial_poll()) >= 0) {
+		ring_put(&rx_ring, (u8)c);
 		any = true;
+	}
+	if (ring_full(&rx_ring)) {
+		/* Leave the rest in the UART: the sender is held back, nothing is lost. */
+		rx_paused = true;
+		outb(COM1 + REG_IER, 0);
 	}
 	if (any)
 		console_input_ready();

@@ -52,7 +52,7 @@ def test_memusage_free_returns_after_a_burst(shared_vm):
 @pytest.mark.parametrize("kind, reason", [
     ("textwrite", r"#PF page fault \(vector 14\)"),
     ("nxexec", r"#PF page fault \(vector 14\)"),
-    ("overflow", r"stack overflow in 'kmain'"),
+    ("overflow", r"stack overflow in 'shell'"),  # the task running the shell
 ])
 def test_protection_faults_panic_with_a_report(boot_vm, kind, reason):
     vm = boot_vm()
