@@ -1,10 +1,12 @@
 /*
- * irq_cmds.c — `irqstat`: how many interrupts each handler took on each CPU.
+ * irq_cmds.c — `irqstat`: how many interrupts each handler took on each CPU,
+ * and how often each SoftIrq type ran on each CPU.
  */
 #include "kernel/irq.h"
 #include "kernel/percpu.h"
 #include "kernel/shell.h"
 #include "kernel/smp.h"
+#include "kernel/softirq.h"
 
 /* CPUs worth a column: every CPU that is or was started. */
 static unsigned irqstat_columns(void)
@@ -44,6 +46,16 @@ static int cmd_irqstat(struct sh *sh, int argc, char **argv)
 	for (const struct irq_action *a = irq_next_action(NULL); a; a = irq_next_action(a))
 		irqstat_row(sh, a, cols);
 	sh_printf(sh, "spurious: %llu\n", (unsigned long long)irq_spurious_count());
+	for (unsigned i = 0; i < SOFTIRQ_TYPES; i++) {
+		u64 total = 0;
+
+		sh_printf(sh, "softirq      ");
+		for (unsigned c = 0; c < cols; c++) {
+			sh_printf(sh, " %10llu", (unsigned long long)softirq_count(i, c));
+			total += softirq_count(i, c);
+		}
+		sh_printf(sh, " %11llu  %s\n", (unsigned long long)total, softirq_name(i));
+	}
 	return 0;
 }
 SHELL_CMD("irqstat", "", "interrupts taken per device and per CPU", 0, 0, cmd_irqstat);
