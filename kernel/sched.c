@@ -163,14 +163,20 @@ static struct task *pick_next(int self)
 	return next ? next : this_cpu()->idle;
 }
 
-/* Put @prev where its state says; called with prev->lock held. */
-static void place_prev(struct task *prev, int self)
+/*
+ * Put @prev where its state says; called with prev->lock held.  A task
+ * that is preempted goes back on the queue whatever its state: it may have
+ * marked itself BLOCKED and then found its condition true, and was about
+ * to carry on — parking it would lose it, since its wake-up already came.
+ * It runs again, and if it does mean to sleep it calls schedule() itself.
+ */
+static void place_prev(struct task *prev, int self, bool preempted)
 {
-	if (prev->state == TASK_RUNNING && !prev->on_rq && !prev->idle)
+	if ((prev->state == TASK_RUNNING || preempted) && !prev->on_rq && !prev->idle)
 		rq_push(self, prev);
 }
 
-void schedule(void)
+static void __schedule(bool preempted)
 {
 	struct percpu *pc = this_cpu();
 	struct task *prev = pc->curr, *next;
@@ -184,7 +190,7 @@ void schedule(void)
 	pc->preempt_count++;
 	pc->need_resched = false;
 	spin_lock(&prev->lock);
-	place_prev(prev, self);
+	place_prev(prev, self, preempted);
 	spin_unlock(&prev->lock);
 	next = pick_next(self);
 	if (next != prev) {
@@ -202,6 +208,11 @@ void schedule(void)
 		sti();
 }
 
+void schedule(void)
+{
+	__schedule(false);
+}
+
 /* First C code of a new task (see switch.asm). */
 void task_start(struct task *prev)
 {
@@ -217,7 +228,7 @@ void task_start(struct task *prev)
 void preempt_resched(void)
 {
 	if (sched_ready && (read_rflags() & RFLAGS_IF))
-		schedule();
+		__schedule(true);
 }
 
 void preempt_disable(void)
@@ -237,7 +248,7 @@ void sched_irq_exit(void)
 	struct percpu *pc = this_cpu();
 
 	if (sched_ready && pc->need_resched && !pc->preempt_count && pc->irq_depth == 0)
-		schedule();
+		__schedule(true);
 }
 
 void sched_tick(void)

@@ -192,11 +192,9 @@ void smp_init(void)
 	cpus_listed = n ? n : 1;
 	if (n > CONFIG_MAX_CPUS)
 		pr_warn("smp: %u CPUs listed, using the first %d", n, CONFIG_MAX_CPUS);
-	if (param_is("smp", "off")) {
+	if (param_is("smp", "off"))
 		pr_info("smp: smp=off, running on the boot CPU only");
-		return;
-	}
-	if (n > 1)
+	else if (n > 1)
 		start_aps(ids, n);
 	pr_info("smp: %u of %u CPUs online", cpus_online, cpus_listed);
 }
