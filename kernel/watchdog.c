@@ -87,8 +87,8 @@ static void scan_others(void)
 		return;
 	last_scan_ns = now;
 	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++)
-		if (c != this_cpu()->cpu && smp_cpu_online(c))
-			scan_cpu(c, now);
+		if (smp_cpu_online(c))
+			scan_cpu(c, now); /* the scanner itself is plainly ticking */
 	spin_unlock(&scan_lock);
 }
 
