@@ -121,6 +121,65 @@ def bench_memory(ctx):
     ]
 
 
+SMP_BENCH_CPUS = 4
+
+
+@benchmark
+def bench_smp(ctx):
+    """`smpbench` on -smp 4: IPI round trip, TLB shootdown, AP start-up."""
+    with ctx.vm(smp=SMP_BENCH_CPUS) as vm:
+        vm.wait_boot()
+        out = vm.run("smpbench", timeout=120)
+    ipi = re.search(r"^ipi round trip: (\d+) ns \(cpu\d+ -> cpu\d+\)$", out, re.M)
+    tlb = re.search(r"^tlb shootdown: (\d+) ns \(one page, (\d+) CPUs\)$",
+                    out, re.M)
+    aps = [int(us) for us in
+           re.findall(r"^ap startup: cpu\d+ (\d+) us$", out, re.M)]
+    if not ipi or not tlb or len(aps) != SMP_BENCH_CPUS - 1:
+        raise nh.NosError(f"smpbench output not understood "
+                          f"(-smp {SMP_BENCH_CPUS}):\n{out}")
+    return [
+        Figure("smp.ipi_round_trip_ns", int(ipi.group(1)), "ns",
+               f"cross-CPU call to another CPU and back, -smp "
+               f"{SMP_BENCH_CPUS} (guest clock)"),
+        Figure("smp.tlb_shootdown_ns", int(tlb.group(1)), "ns",
+               f"unmap one page and shoot it down on {tlb.group(2)} CPUs "
+               f"(guest clock)"),
+        Figure("smp.ap_startup_us", statistics.median(aps), "us",
+               f"INIT/SIPI -> AP online, median of the {len(aps)} APs "
+               f"(guest clock)"),
+    ]
+
+
+SCHED_BENCH_CPUS = 2
+
+
+@benchmark
+def bench_sched(ctx):
+    """`schedbench` on -smp 2: context switch, cross-CPU wakeup, fairness."""
+    with ctx.vm(smp=SCHED_BENCH_CPUS) as vm:
+        vm.wait_boot()
+        out = vm.run("schedbench", timeout=120)
+    switch = re.search(r"^context switch: (\d+) ns \((.+)\)$", out, re.M)
+    wakeup = re.search(r"^cross-cpu wakeup: (\d+) ns \((cpu\d+ -> cpu\d+)\)$",
+                       out, re.M)
+    fair = re.search(r"^fairness spread: (\d+)% \(.*?(\d+) busy tasks\)$",
+                     out, re.M)
+    if not switch or not wakeup or not fair:
+        raise nh.NosError(f"schedbench output not understood "
+                          f"(-smp {SCHED_BENCH_CPUS}):\n{out}")
+    return [
+        Figure("sched.context_switch_ns", int(switch.group(1)), "ns",
+               f"one task switch: {switch.group(2)} (guest clock)"),
+        Figure("sched.cross_cpu_wakeup_ns", int(wakeup.group(1)), "ns",
+               f"task_wake() -> the woken task running, {wakeup.group(2)}, "
+               f"mean of the run (guest clock)"),
+        Figure("sched.fairness_spread_pct", int(fair.group(1)), "%",
+               f"(max - min) / mean CPU time of {fair.group(2)} busy tasks "
+               f"over 0.5 s, -smp {SCHED_BENCH_CPUS}"),
+    ]
+
+
 def ms(seconds):
     return seconds * 1000.0
 

@@ -15,8 +15,16 @@ Fixtures
               that change the kernel's state (e.g. run the boot tests) and
               should not do it to the session's shared VM.
   boot_vm     (function) factory for fresh VMs: boot_vm(cmdline="", smp=2,
-              wait=True) -> NosVM.  Every VM it made is closed at teardown.
-              Use it for anything that panics, reboots or needs parameters.
+              wait=True, **NosVM options such as extra_args=["-machine",
+              "q35"] or qmp=True) -> NosVM.  Every VM it made is closed at
+              teardown.  Use it for anything that panics, reboots or needs
+              parameters.
+  module_boot_vm (function) like boot_vm, but the VM is booted once per test
+              module for each configuration (cmdline, smp, mem, extra_args,
+              qmp) and shared by the module's tests that ask for the same
+              one: module_boot_vm(smp=4) -> NosVM, already at a prompt.  For
+              tests that need a particular machine but leave it as it was.
+              A VM left unfit is replaced like shared_vm's.
 
 Environment
   NOS_ACCEL=kvm         KVM instead of TCG
@@ -94,11 +102,15 @@ def _track(request, vm):
 
 
 class _VMHolder:
-    """A VM shared by several tests, rebooted when a test leaves it unfit."""
+    """A VM shared by several tests, rebooted when a test leaves it unfit.
 
-    def __init__(self, iso, name):
+    @vm_kw are passed to NosVM (smp, mem, extra_args, qmp, ...).
+    """
+
+    def __init__(self, iso, name, **vm_kw):
         self.iso = iso
         self.name = name
+        self.vm_kw = vm_kw
         self.vm = None
         self.count = 0
 
@@ -109,7 +121,8 @@ class _VMHolder:
             self.vm = None
         if self.vm is None:
             self.count += 1
-            self.vm = nh.NosVM(self.iso, name=f"{self.name}-{self.count}")
+            self.vm = nh.NosVM(self.iso, name=f"{self.name}-{self.count}",
+                               **self.vm_kw)
             self.vm.start()
             self.vm.wait_boot()
         return self.vm
@@ -131,6 +144,31 @@ def _module_holder(request, nos_build):
     holder = _VMHolder(nos_build.iso, request.module.__name__)
     yield holder
     holder.close()
+
+
+@pytest.fixture(scope="module")
+def _module_holders(request):
+    holders = {}
+    yield holders
+    for holder in holders.values():
+        holder.close()
+
+
+@pytest.fixture
+def module_boot_vm(request, _module_holders, iso_cache):
+    def get(cmdline="", smp=None, mem=None, extra_args=(), qmp=False):
+        """The module's VM for this configuration, booted on first use."""
+        key = (cmdline, smp, mem, tuple(extra_args), qmp)
+        if key not in _module_holders:
+            name = f"{request.module.__name__}-{len(_module_holders)}"
+            _module_holders[key] = _VMHolder(
+                iso_cache.get(cmdline), name, smp=smp, mem=mem,
+                extra_args=extra_args, qmp=qmp)
+        vm = _module_holders[key].get()
+        _track(request, vm)
+        return vm
+
+    return get
 
 
 @pytest.fixture

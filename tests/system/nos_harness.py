@@ -16,6 +16,11 @@ it controls every option:
     -chardev socket,...,server=on,wait=on -serial chardev:ser0
     -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
+`extra_args` are appended as they are (e.g. `-machine q35`, `-rtc base=...`).
+With `qmp=True` QEMU also gets `-qmp unix:...,server=on,wait=off` and
+`vm.qmp(command, **arguments)` talks to it (see `Qmp`): for what only the
+machine can do, such as pressing a key on the PS/2 keyboard.
+
 The serial port is a UNIX socket on which QEMU waits (`wait=on`): QEMU does not
 start the guest until the harness has connected, so no byte of output is lost
 and "QEMU start -> first serial byte" can be timed.  `-no-reboot` is *not*
@@ -65,6 +70,7 @@ import atexit
 import bisect
 import ctypes
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -351,6 +357,52 @@ def parse_selftest(text):
     return ok, fail, counts
 
 
+# ---------------------------------------------------------------- QMP ----
+
+class Qmp:
+    """A minimal synchronous QMP client on QEMU's UNIX socket.
+
+    `command(name, **arguments)` sends one command and returns its "return"
+    value; an "error" reply raises NosError.  Asynchronous events that
+    arrive meanwhile are kept in `events` (a list of dicts).
+    """
+
+    def __init__(self, path, timeout):
+        self.events = []
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.settimeout(timeout)
+        self._sock.connect(str(path))
+        self._buf = b""
+        self._read()                     # the greeting
+        self.command("qmp_capabilities")
+
+    def _read(self):
+        while b"\n" not in self._buf:
+            data = self._sock.recv(65536)
+            if not data:
+                raise NosExited("QMP connection closed by QEMU")
+            self._buf += data
+        line, self._buf = self._buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def command(self, name, **arguments):
+        msg = {"execute": name}
+        if arguments:
+            msg["arguments"] = arguments
+        self._sock.sendall(json.dumps(msg).encode() + b"\n")
+        while True:
+            reply = self._read()
+            if "event" in reply:
+                self.events.append(reply)
+            elif "error" in reply:
+                raise NosError(f"QMP {name}: {reply['error']}")
+            elif "return" in reply:
+                return reply["return"]
+
+    def close(self):
+        self._sock.close()
+
+
 # ------------------------------------------------------------ the VM ----
 
 def _die_with_parent():
@@ -377,8 +429,8 @@ class NosVM:
     live = set()  # every VM not yet closed (atexit and pytest hooks use it)
 
     def __init__(self, iso, *, smp=None, mem=None, accel=None, name="nos",
-                 log_dir=None, extra_args=(), boot_timeout=BOOT_TIMEOUT,
-                 cmd_timeout=CMD_TIMEOUT):
+                 log_dir=None, extra_args=(), qmp=False,
+                 boot_timeout=BOOT_TIMEOUT, cmd_timeout=CMD_TIMEOUT):
         self.iso = Path(iso)
         self.smp = smp or int(os.environ.get("NOS_SMP", "2"))
         self.mem = mem or os.environ.get("NOS_MEM", "512M")
@@ -386,6 +438,8 @@ class NosVM:
         self.name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:80]
         self.log_dir = Path(log_dir or DEFAULT_LOG_DIR)
         self.extra_args = list(extra_args)
+        self.qmp_enabled = qmp
+        self._qmp = None
         self.boot_timeout = boot_timeout * timeout_scale()
         self.cmd_timeout = cmd_timeout * timeout_scale()
         self.keep_log = False
@@ -434,7 +488,21 @@ class NosVM:
                 "-chardev", f"socket,id=ser0,path={serial_path},server=on,wait=on",
                 "-serial", "chardev:ser0",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                *self.extra_args]
+                *self._qmp_args(serial_path), *self.extra_args]
+
+    def _qmp_args(self, serial_path):
+        if not self.qmp_enabled:
+            return []
+        path = Path(serial_path).parent / "qmp.sock"
+        return ["-qmp", f"unix:{path},server=on,wait=off"]
+
+    def qmp(self, command, **arguments):
+        """Run QMP @command (the VM must have been made with qmp=True)."""
+        if not self.qmp_enabled:
+            raise NosError("this VM was started without qmp=True")
+        if self._qmp is None:
+            self._qmp = Qmp(self._tmp / "qmp.sock", self.cmd_timeout)
+        return self._qmp.command(command, **arguments)
 
     def start(self):
         """Start QEMU and connect to its serial port; the guest then runs.
@@ -497,6 +565,9 @@ class NosVM:
 
     def close(self):
         """Stop QEMU (by PID), join the reader, drop temp files and the log."""
+        if self._qmp is not None:
+            self._qmp.close()
+            self._qmp = None
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
