@@ -163,3 +163,13 @@ u32 lapic_timer_ticks_per_sec(void)
 {
 	return timer_per_sec;
 }
+
+u32 lapic_isr_word(unsigned i)
+{
+	return lapic_read(0x100 + 0x10 * i);
+}
+
+u32 lapic_irr_word(unsigned i)
+{
+	return lapic_read(0x200 + 0x10 * i);
+}

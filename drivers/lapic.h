@@ -41,5 +41,8 @@ void lapic_timer_calibrate(void);
 /* Start a periodic timer interrupt at @hz on @vector on this CPU. */
 void lapic_timer_start(unsigned hz, u8 vector);
 u32 lapic_timer_ticks_per_sec(void);
+/* In-service / request register word @i (vectors 32*i..32*i+31), for diagnostics. */
+u32 lapic_isr_word(unsigned i);
+u32 lapic_irr_word(unsigned i);
 
 #endif

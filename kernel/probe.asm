@@ -43,22 +43,29 @@ probe_fault:
 
 ; int probe_call_on_stack(u64 stack_top, void (*fn)(void))
 ; Run fn on another stack; a fault in that stack's guard page while armed
-; resumes at probe_stack_fault, back on the caller's stack.
+; resumes at probe_stack_fault, back on the caller's stack.  Interrupts are
+; off meanwhile: an interrupt taken on the nearly full stack would overflow
+; inside its handler, and the fix-up would abandon that handler half-way
+; (without its EOI).
 probe_call_on_stack:
 	push rbp
 	mov rbp, rsp
+	pushfq
+	cli
 	mov [rel probe_saved_rsp], rsp
 	mov rsp, rdi
 	mov byte [rel probe_stack_armed], 1
 	call rsi
 	mov byte [rel probe_stack_armed], 0
 	mov rsp, [rel probe_saved_rsp]
+	popfq
 	xor eax, eax
 	pop rbp
 	ret
 probe_stack_fault:
 	mov byte [rel probe_stack_armed], 0
 	mov rsp, [rel probe_saved_rsp]
+	popfq
 	mov eax, -14
 	pop rbp
 	ret

@@ -5,6 +5,7 @@
  * With one CPU (smp=off) the cross-CPU parts check the single-CPU paths.
  */
 #include "errno.h"
+#include "drivers/lapic.h"
 #include "kernel/irq.h"
 #include "kernel/percpu.h"
 #include "kernel/probe.h"
@@ -33,6 +34,9 @@ KTEST(smp, every_cpu_ticks)
 		before[c] = percpu_of(c)->ticks;
 	wait_ms(100);
 	KT_EXPECT(time_ticks() > pit);
+	if (time_ticks() == pit)
+		ktest_log(kt, "PIT silent: ISR[1]=%08x IRR[1]=%08x ISR[7]=%08x", lapic_isr_word(1),
+			  lapic_irr_word(1), lapic_isr_word(7));
 	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++) {
 		if (!smp_cpu_online(c))
 			continue;
