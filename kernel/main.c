@@ -14,11 +14,12 @@
  *   6. the platform: ACPI, interrupt controllers, timers, interrupts on;
  *      then the scheduler and the other CPUs;
  *   7. a guarded stack for the rest of the boot;
- *   8. the SoftIrq tasks, then the shell (or, with `selftest`, the boot
+ *   8. the SoftIrq tasks, PCI enumeration and drivers, then the shell (or, with `selftest`, the boot
  *      tests) as the first task; the boot context becomes CPU 0's idle task.
  */
 #include "boot/mb2.h"
 #include "config.h"
+#include "drivers/pci.h"
 #include "kernel/console.h"
 #include "kernel/cpu.h"
 #include "kernel/panic.h"
@@ -123,6 +124,7 @@ static __noreturn void kmain_late(void)
 	bool selftest = param_is("selftest", NULL);
 
 	softirq_init();
+	pci_init();
 	if (!task_create(selftest ? "selftest" : "shell", selftest ? selftest_task : shell_task,
 			 NULL, 0))
 		panic("boot: cannot start the first task");
