@@ -20,6 +20,7 @@
 #include "boot/mb2.h"
 #include "config.h"
 #include "drivers/pci.h"
+#include "drivers/rdrand.h"
 #include "kernel/console.h"
 #include "kernel/cpu.h"
 #include "kernel/panic.h"
@@ -124,6 +125,7 @@ static __noreturn void kmain_late(void)
 	bool selftest = param_is("selftest", NULL);
 
 	softirq_init();
+	rdrand_init();
 	pci_init();
 	if (!task_create(selftest ? "selftest" : "shell", selftest ? selftest_task : shell_task,
 			 NULL, 0))
