@@ -29,8 +29,10 @@ static void irqstat_row(struct sh *sh, const struct irq_action *a, unsigned cols
 	else
 		sh_printf(sh, "        ");
 	for (unsigned c = 0; c < cols; c++) {
-		sh_printf(sh, " %10llu", (unsigned long long)a->count[c]);
-		total += a->count[c];
+		u64 n = READ_ONCE(a->count[c]); /* read once: it may tick meanwhile */
+
+		sh_printf(sh, " %10llu", (unsigned long long)n);
+		total += n;
 	}
 	sh_printf(sh, " %11llu  %s\n", (unsigned long long)total, a->name);
 }
@@ -51,8 +53,10 @@ static int cmd_irqstat(struct sh *sh, int argc, char **argv)
 
 		sh_printf(sh, "softirq      ");
 		for (unsigned c = 0; c < cols; c++) {
-			sh_printf(sh, " %10llu", (unsigned long long)softirq_count(i, c));
-			total += softirq_count(i, c);
+			u64 n = softirq_count(i, c);
+
+			sh_printf(sh, " %10llu", (unsigned long long)n);
+			total += n;
 		}
 		sh_printf(sh, " %11llu  %s\n", (unsigned long long)total, softirq_name(i));
 	}
