@@ -45,7 +45,7 @@ KOBJS := $(patsubst %,out/k/%.o,$(KSRCS))
 
 # Host unit tests: lib/ C sources (never the assembly), the pure-logic kernel
 # sources listed here, and every test file.
-UNIT_KERNEL_SRCS := $(wildcard drivers/pci_parse.c kernel/timerq.c kernel/shell_line.c kernel/shell_parse.c kernel/shell_exec.c kernel/params.c mm/buddy.c mm/pool.c drivers/acpi_tables.c)
+UNIT_KERNEL_SRCS := $(wildcard drivers/virtio/virtqueue.c drivers/pci_parse.c kernel/timerq.c kernel/shell_line.c kernel/shell_parse.c kernel/shell_exec.c kernel/params.c mm/buddy.c mm/pool.c drivers/acpi_tables.c)
 UNIT_SRCS := $(filter %.c,$(LIB_SRCS)) $(UNIT_KERNEL_SRCS) $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst %,out/host/%.o,$(UNIT_SRCS))
 UNIT_BIN  := out/unit-tests

@@ -1,5 +1,5 @@
 /*
- * entropy.c — the entropy-source registry and `random`.
+ * entropy.c — the entropy-source registry, `random` and `entropy`.
  *
  * Sources are kept sorted by quality.  entropy_read() asks each in turn
  * until the buffer is full, so a source that fails (a device that
@@ -96,3 +96,14 @@ static int cmd_random(struct sh *sh, int argc, char **argv)
 }
 SHELL_CMD("random", "[len]", "random bytes in hex from the best entropy source (len 1-4096)",
 	  0, 1, cmd_random);
+
+static int cmd_entropy(struct sh *sh, int argc, char **argv)
+{
+	for (unsigned i = 0; i < nsources; i++)
+		sh_printf(sh, "%-24s quality %3u, %llu bytes delivered\n", sources[i]->name,
+			  sources[i]->quality, (unsigned long long)sources[i]->bytes);
+	sh_printf(sh, "%u sources\n", nsources);
+	return 0;
+}
+SHELL_CMD("entropy", "", "list the entropy sources, best first, with bytes delivered", 0, 0,
+	  cmd_entropy);

@@ -1,0 +1,123 @@
+/*
+ * virtqueue.c — split-ring bookkeeping (see virtqueue.h).
+ *
+ * Ordering: descriptors and the avail ring entry are written first, then a
+ * release fence, then avail->idx, so the device never sees an index that
+ * points at half-written entries.  Reading completions, used->idx is read
+ * with acquire before the used entries.  The device is told nothing here;
+ * virtq_publish() says whether the transport should notify (the device can
+ * suppress notifications with VIRTQ_USED_F_NO_NOTIFY).
+ *
+ * A cookie is looked up by the chain's head descriptor; a used entry whose
+ * id is out of range or has no cookie (a confused or hostile device) is
+ * skipped rather than trusted.
+ */
+#include "drivers/virtio/virtqueue.h"
+#include "errno.h"
+
+#define PAGE 4096u
+
+size_t virtq_avail_offset(u16 size)
+{
+	return 16u * size;
+}
+
+size_t virtq_used_offset(u16 size)
+{
+	return ALIGN_UP(virtq_avail_offset(size) + 6u + 2u * size, (size_t)PAGE);
+}
+
+size_t virtq_bytes(u16 size)
+{
+	return virtq_used_offset(size) + ALIGN_UP(6u + 8u * size, (size_t)PAGE);
+}
+
+void virtq_init(struct virtq *q, u16 index, u16 size, void *mem, void **cookies)
+{
+	u8 *base = mem;
+
+	q->size = size;
+	q->index = index;
+	q->desc = mem;
+	q->avail = (struct virtq_avail *)(base + virtq_avail_offset(size));
+	q->used = (struct virtq_used *)(base + virtq_used_offset(size));
+	q->cookies = cookies;
+	q->free_head = 0;
+	q->num_free = size;
+	q->last_used = 0;
+	q->added = q->completed = 0;
+	for (u16 i = 0; i < size; i++) {
+		q->desc[i].next = (u16)(i + 1);
+		cookies[i] = NULL;
+	}
+}
+
+int virtq_add(struct virtq *q, const struct virtq_sg *sg, unsigned nout, unsigned nin,
+	      void *cookie)
+{
+	unsigned n = nout + nin;
+	u16 head = q->free_head, i = head, prev = head;
+
+	if (!n || !cookie)
+		return -EINVAL;
+	if (n > q->num_free)
+		return -ENOSPC;
+	for (unsigned k = 0; k < n; k++) {
+		struct virtq_desc *d = &q->desc[i];
+
+		d->addr = sg[k].addr;
+		d->len = sg[k].len;
+		d->flags = (u16)((k >= nout ? VIRTQ_DESC_F_WRITE : 0) |
+				 (k + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
+		prev = i;
+		i = d->next;
+	}
+	q->free_head = i;
+	q->num_free = (u16)(q->num_free - n);
+	(void)prev;
+	q->cookies[head] = cookie;
+	q->avail->ring[q->avail->idx & (q->size - 1)] = head;
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	q->avail->idx++;
+	q->added++;
+	return 0;
+}
+
+bool virtq_publish(struct virtq *q)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* idx visible before we read flags */
+	return !(__atomic_load_n(&q->used->flags, __ATOMIC_ACQUIRE) & VIRTQ_USED_F_NO_NOTIFY);
+}
+
+/* Return the chain starting at @head to the free list. */
+static void free_chain(struct virtq *q, u16 head)
+{
+	u16 i = head, n = 1;
+
+	while ((q->desc[i].flags & VIRTQ_DESC_F_NEXT) && n < q->size) {
+		i = q->desc[i].next & (q->size - 1);
+		n++;
+	}
+	q->desc[i].next = q->free_head;
+	q->free_head = head;
+	q->num_free = (u16)(q->num_free + n);
+}
+
+void *virtq_get_used(struct virtq *q, u32 *len)
+{
+	while (q->last_used != __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE)) {
+		struct virtq_used_elem e = q->used->ring[q->last_used & (q->size - 1)];
+		void *cookie;
+
+		q->last_used++;
+		if (e.id >= q->size || !(cookie = q->cookies[e.id]))
+			continue; /* not a chain we gave it */
+		q->cookies[e.id] = NULL;
+		free_chain(q, (u16)e.id);
+		q->completed++;
+		if (len)
+			*len = e.len;
+		return cookie;
+	}
+	return NULL;
+}
