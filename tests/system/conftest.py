@@ -227,3 +227,10 @@ def _describe_logs(vms):
         parts.append(f"{vm.name}: {vm.log_path}\n  last lines:\n    "
                      + "\n    ".join(repr(t)[1:-1] for t in tail))
     return "\n".join(parts)
+
+
+@pytest.fixture(scope="session")
+def symbols(nos_build):
+    """The kernel ELF's symbols (name -> address, size), for checking
+    backtraces the kernel prints."""
+    return nh.elf_symbols(nos_build.kernel)

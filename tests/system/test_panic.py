@@ -37,11 +37,6 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def symbols(nos_build):
-    return nh.elf_symbols(nos_build.kernel)
-
-
 def trigger(vm, cmd):
     vm.send(cmd + "\r")
     return vm.expect_panic()

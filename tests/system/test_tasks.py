@@ -56,11 +56,6 @@ SCHEDBENCH_RES = {
 }
 
 
-@pytest.fixture(scope="module")
-def symbols(nos_build):
-    return nh.elf_symbols(nos_build.kernel)
-
-
 # ------------------------------------------------------------- parsing ----
 
 def ps(vm):

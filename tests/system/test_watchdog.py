@@ -54,11 +54,6 @@ UPTIME_RE = re.compile(r"\(([0-9]+\.[0-9]+) s\)")
 MODE_TEXT = {"irqoff": "interrupts off", "preemptoff": "preemption off"}
 
 
-@pytest.fixture(scope="module")
-def symbols(nos_build):
-    return nh.elf_symbols(nos_build.kernel)
-
-
 # ------------------------------------------------------------- helpers ----
 
 def watchdog(vm):
