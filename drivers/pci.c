@@ -241,6 +241,13 @@ void pci_init(void)
 		bind(&devs[i]);
 }
 
+void pci_shutdown_all(void)
+{
+	for (unsigned i = 0; i < ndevs; i++)
+		if (devs[i].driver && devs[i].driver->shutdown)
+			devs[i].driver->shutdown(&devs[i]);
+}
+
 static const char *const bar_kinds[] = { "", "io", "mem32", "mem64" };
 
 static void show_dev(struct sh *sh, const struct pci_dev *d)

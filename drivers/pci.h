@@ -42,6 +42,8 @@ struct pci_driver {
 	const struct pci_id *ids; /* ends with { 0, 0 } */
 	/* 0 when the driver takes the device; -errno otherwise. */
 	int (*probe)(struct pci_dev *pdev);
+	/* Optional: quiesce the device before power-off or reboot (no DMA after). */
+	void (*shutdown)(struct pci_dev *pdev);
 };
 
 #define PCI_DRIVER(ident_)                                                     \
@@ -49,6 +51,8 @@ struct pci_driver {
 		__section("pci_drivers") __used __aligned(8) = &ident_
 
 void pci_init(void);
+/* Call every bound driver's shutdown (power-off and reboot paths). */
+void pci_shutdown_all(void);
 u32 pci_read32(const struct pci_dev *d, u8 off);
 u16 pci_read16(const struct pci_dev *d, u8 off);
 u8 pci_read8(const struct pci_dev *d, u8 off);

@@ -6,12 +6,14 @@
  * a triple fault (load an empty IDT and raise an exception), which every x86
  * CPU answers with a reset.  Power-off is ACPI S5 (the sleep type from the
  * DSDT's \_S5 written to the PM1 control registers); if that does not stop
- * the machine the command says so and the shell carries on.
+ * the machine the command says so and the shell carries on.  Both first
+ * ask the PCI drivers to quiesce their devices (virtio devices are reset).
  */
 #include "kernel/power.h"
 #include "config.h"
 #include "errno.h"
 #include "drivers/acpi.h"
+#include "drivers/pci.h"
 #include "kernel/console.h"
 #include "kernel/printk.h"
 #include "kernel/shell.h"
@@ -45,6 +47,7 @@ __noreturn void power_reboot(void)
 {
 	console_set_shell_active(false);
 	pr_info("power: rebooting");
+	pci_shutdown_all();
 	if (acpi_reset() == 0) {
 		time_udelay(50000);
 		pr_warn("power: the ACPI reset register did not reset the machine");
@@ -83,6 +86,7 @@ static int cmd_poweroff(struct sh *sh, int argc, char **argv)
 	sh_printf(sh, "powering off\n");
 	console_set_shell_active(false);
 	pr_info("power: powering off (ACPI S5)");
+	pci_shutdown_all();
 	rc = acpi_poweroff();
 	time_udelay(100000); /* S5 takes effect at once; give it a moment */
 	console_set_shell_active(true);

@@ -91,6 +91,13 @@ out_free:
 	return rc;
 }
 
+static void rng_shutdown(struct pci_dev *pdev)
+{
+	struct virtio_rng *r = pdev->driver_data;
+
+	virtio_pci_reset(&r->vp); /* the device lets go of its queue */
+}
+
 static const struct pci_id rng_ids[] = {
 	{ VIRTIO_VENDOR, 0x1005 }, /* transitional / legacy */
 	{ VIRTIO_VENDOR, 0x1044 }, /* modern only */
@@ -101,5 +108,6 @@ static const struct pci_driver virtio_rng_driver = {
 	.name = "virtio-rng",
 	.ids = rng_ids,
 	.probe = rng_probe,
+	.shutdown = rng_shutdown,
 };
 PCI_DRIVER(virtio_rng_driver);
