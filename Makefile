@@ -36,16 +36,17 @@ LIB_SRCS    := $(wildcard lib/*.c lib/*.asm)
 MM_SRCS     := $(wildcard mm/*.c)
 KERN_SRCS   := $(wildcard kernel/*.c kernel/*.asm)
 DRV_SRCS    := $(wildcard drivers/*.c drivers/*/*.c)
+BLK_SRCS    := $(wildcard block/*.c)
 # Boot tests: the portable unit tests plus the machine-only ones.
 KTEST_SRCS  := $(filter-out tests/unit/main.c tests/unit/host_%.c, \
 		 $(wildcard tests/unit/*.c)) $(wildcard tests/kernel/*.c)
 
-KSRCS := $(BOOT_SRCS) $(LIB_SRCS) $(MM_SRCS) $(KERN_SRCS) $(DRV_SRCS) $(KTEST_SRCS)
+KSRCS := $(BOOT_SRCS) $(LIB_SRCS) $(MM_SRCS) $(KERN_SRCS) $(DRV_SRCS) $(BLK_SRCS) $(KTEST_SRCS)
 KOBJS := $(patsubst %,out/k/%.o,$(KSRCS))
 
 # Host unit tests: lib/ C sources (never the assembly), the pure-logic kernel
 # sources listed here, and every test file.
-UNIT_KERNEL_SRCS := $(wildcard drivers/virtio/virtqueue.c drivers/pci_parse.c kernel/timerq.c kernel/shell_line.c kernel/shell_parse.c kernel/shell_exec.c kernel/params.c mm/buddy.c mm/pool.c drivers/acpi_tables.c)
+UNIT_KERNEL_SRCS := $(wildcard drivers/virtio/virtqueue.c drivers/pci_parse.c drivers/scsi.c block/mbr.c kernel/timerq.c kernel/shell_line.c kernel/shell_parse.c kernel/shell_exec.c kernel/params.c mm/buddy.c mm/pool.c drivers/acpi_tables.c)
 UNIT_SRCS := $(filter %.c,$(LIB_SRCS)) $(UNIT_KERNEL_SRCS) $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst %,out/host/%.o,$(UNIT_SRCS))
 UNIT_BIN  := out/unit-tests

@@ -14,6 +14,7 @@
 #include "types.h"
 #include "compiler.h"
 #include "drivers/pci_parse.h"
+#include "kernel/irq.h"
 
 #define PCI_ANY_ID 0xFFFF
 
@@ -62,6 +63,29 @@ void pci_write16(const struct pci_dev *d, u8 off, u16 v);
 void pci_enable(struct pci_dev *d);
 /* Offset of the first capability @id, or 0. */
 u8 pci_find_cap(const struct pci_dev *d, u8 id);
+
+/* One interrupt a driver wants: its handler, argument and name (irqstat). */
+struct pci_vector {
+	irq_handler_fn fn;
+	void *arg;
+	const char *name;
+};
+/* MSI-X table entries the function offers (0: no MSI-X). */
+unsigned pci_msix_count(const struct pci_dev *d);
+/*
+ * Give MSI-X entries 0..@n-1 a vector each, with @vecs[i] as the handler
+ * of entry i, and enable MSI-X (which turns INTx off).  Returns 0,
+ * -ENODEV without MSI-X, -ENOSPC when the table is smaller than @n or the
+ * vectors run out, -ENXIO when the table is not in a memory BAR.
+ */
+int pci_msix_enable(struct pci_dev *d, unsigned n, const struct pci_vector *vecs);
+void pci_msix_disable(struct pci_dev *d);
+/*
+ * Attach @fn to the function's INTx line, which may be shared: @fn
+ * returns IRQ_NONE when its device did not interrupt.  -ENODEV when the
+ * function has no routed pin.
+ */
+int pci_intx_request(struct pci_dev *d, irq_handler_fn fn, void *arg, const char *name);
 unsigned pci_count(void);
 struct pci_dev *pci_get(unsigned i);
 

@@ -124,6 +124,28 @@ int irq_request_gsi(u32 gsi, bool level, bool active_low, irq_handler_fn handler
 	return ioapic_mask(gsi, false);
 }
 
+int irq_request_msi(irq_handler_fn handler, void *arg, const char *name, struct irq_msi *msg)
+{
+	struct irq_action *a = action_new(0, ~0u, handler, arg, name);
+	u64 flags;
+
+	if (!a)
+		return -ENOMEM;
+	flags = spin_lock_irqsave(&irq_lock);
+	a->vector = next_vector <= IRQ_VECTOR_LAST ? next_vector++ : 0;
+	if (a->vector)
+		action_publish(a);
+	spin_unlock_irqrestore(&irq_lock, flags);
+	if (!a->vector) {
+		kfree(a);
+		return -ENOSPC;
+	}
+	/* Fixed delivery, physical destination: the boot CPU, edge-triggered. */
+	msg->address = MSI_ADDRESS_BASE | (percpu_of(0)->apic_id << 12);
+	msg->data = a->vector;
+	return 0;
+}
+
 int irq_request_isa(unsigned isa, irq_handler_fn handler, void *arg, const char *name)
 {
 	struct isa_route r;

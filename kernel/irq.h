@@ -58,6 +58,21 @@ int irq_request_isa(unsigned isa, irq_handler_fn handler, void *arg, const char 
  * level, active low).  Handlers of one GSI share its vector. */
 int irq_request_gsi(u32 gsi, bool level, bool active_low, irq_handler_fn handler, void *arg,
 		    const char *name);
+#define MSI_ADDRESS_BASE 0xFEE00000u
+
+/* What a device writes to raise a message-signalled interrupt. */
+struct irq_msi {
+	u32 address;
+	u32 data;
+};
+
+/*
+ * Attach @handler to a vector of its own for a message-signalled interrupt
+ * (MSI/MSI-X), delivered to the boot CPU; @msg gets the address and data
+ * to program into the device.  Returns 0, -ENOSPC when the vectors are
+ * used up, or -ENOMEM.
+ */
+int irq_request_msi(irq_handler_fn handler, void *arg, const char *name, struct irq_msi *msg);
 /* Record an override from the MADT: ISA IRQ @isa arrives on @gsi. */
 void irq_set_isa_override(unsigned isa, u32 gsi, bool level, bool active_low);
 

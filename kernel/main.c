@@ -19,6 +19,7 @@
  */
 #include "boot/mb2.h"
 #include "config.h"
+#include "block/blkdev.h"
 #include "drivers/pci.h"
 #include "drivers/rdrand.h"
 #include "kernel/console.h"
@@ -126,6 +127,7 @@ static __noreturn void kmain_late(void)
 
 	softirq_init();
 	rdrand_init();
+	blk_init();
 	pci_init();
 	if (!task_create(selftest ? "selftest" : "shell", selftest ? selftest_task : shell_task,
 			 NULL, 0))

@@ -95,6 +95,18 @@ static inline void list_move_tail(struct list_head *node, struct list_head *head
 	list_add_tail(node, head);
 }
 
+/* Move every node of @from to the back of @to, leaving @from empty. */
+static inline void list_splice_tail_init(struct list_head *from, struct list_head *to)
+{
+	if (list_empty(from))
+		return;
+	from->next->prev = to->prev;
+	to->prev->next = from->next;
+	from->prev->next = to;
+	to->prev = from->prev;
+	list_init(from);
+}
+
 /* Number of nodes; walks the whole list. */
 static inline size_t list_count(const struct list_head *head)
 {

@@ -13,12 +13,14 @@
  */
 #include "drivers/virtio/virtio_pci.h"
 #include "errno.h"
+#include "kernel/params.h"
 #include "kernel/printk.h"
 #include "kernel/x86.h"
 #include "mm/addr.h"
 #include "mm/kmalloc.h"
 #include "mm/page_alloc.h"
 #include "mm/paging.h"
+#include "lib/string.h"
 
 #define CAP_COMMON 1
 #define CAP_NOTIFY 2
@@ -30,6 +32,7 @@
 #define C_DF 0x04
 #define C_GFSELECT 0x08
 #define C_GF 0x0C
+#define C_MSIX_CONFIG 0x10
 #define C_STATUS 0x14
 #define C_Q_SELECT 0x16
 #define C_Q_SIZE 0x18
@@ -49,6 +52,16 @@
 #define L_Q_NOTIFY 0x10
 #define L_STATUS 0x12
 #define L_ISR 0x13
+#define L_MSIX_CONFIG 0x14
+#define L_Q_MSIX 0x16
+#define L_CONFIG 0x14        /* device config without MSI-X */
+#define L_CONFIG_MSIX 0x18   /* ... and with MSI-X enabled */
+
+#define NO_VECTOR 0xFFFF
+#define ISR_QUEUE 1
+
+KPARAM(virtio_irq, "virtio_irq", "msix|intx|poll",
+       "virtio interrupts: MSI-X per queue (default, INTx when absent), INTx only, or polled");
 
 static void w8(volatile u8 *b, u32 off, u8 v) { *(volatile u8 *)(b + off) = v; }
 static void w16(volatile u8 *b, u32 off, u16 v) { *(volatile u16 *)(b + off) = v; }
@@ -91,6 +104,7 @@ static void modern_cap(struct virtio_pci *vp, u8 at)
 		vp->common = m;
 	else if (type == CAP_NOTIFY && !vp->notify) {
 		vp->notify = m;
+		vp->notify_len = len;
 		vp->notify_mult = pci_read32(d, at + 16);
 	} else if (type == CAP_ISR && !vp->isr)
 		vp->isr = m;
@@ -198,12 +212,19 @@ static int queue_modern(struct virtio_pci *vp, struct virtq *q, u16 index, u16 m
 	if (!size)
 		return -ENOENT;
 	size = size < max ? size : max;
+	while (size & (size - 1))
+		size &= (u16)(size - 1); /* split rings need a power of two */
 	w16(vp->common, C_Q_SIZE, size);
 	virtq_init(q, index, size, mem, cookies);
 	w16(vp->common, C_Q_MSIX, 0xFFFF); /* no MSI-X vector: polled or INTx */
 	w64(vp->common, C_Q_DESC, pa);
 	w64(vp->common, C_Q_DRIVER, pa + virtq_avail_offset(size));
 	w64(vp->common, C_Q_DEVICE, pa + virtq_used_offset(size));
+	/* Each queue's notify address is fixed: look it up once, not per kick
+	 * (queue_select is shared by all the device's queues). */
+	q->notify_at = (u32)r16(vp->common, C_Q_NOTIFY_OFF) * vp->notify_mult;
+	if ((u64)q->notify_at + 2 > vp->notify_len)
+		return -EIO; /* the device points outside its own notify area */
 	w16(vp->common, C_Q_ENABLE, 1);
 	return 0;
 }
@@ -217,7 +238,7 @@ static int queue_legacy(struct virtio_pci *vp, struct virtq *q, u16 index, u16 m
 	size = inw(vp->io + L_Q_SIZE);
 	if (!size)
 		return -ENOENT;
-	if (size > max)
+	if (size > max || (size & (size - 1)))
 		return -ENOMEM; /* legacy sizes are fixed by the device */
 	virtq_init(q, index, size, mem, cookies);
 	outl(vp->io + L_Q_PFN, (u32)(virt_to_phys(mem) >> 12));
@@ -258,11 +279,126 @@ void virtio_pci_notify(struct virtio_pci *vp, struct virtq *q)
 		outw(vp->io + L_Q_NOTIFY, q->index);
 		return;
 	}
-	w16(vp->common, C_Q_SELECT, q->index);
-	w16(vp->notify, (u32)r16(vp->common, C_Q_NOTIFY_OFF) * vp->notify_mult, q->index);
+	w16(vp->notify, q->notify_at, q->index);
 }
 
 u8 virtio_pci_isr(struct virtio_pci *vp)
 {
 	return vp->modern ? r8(vp->isr, 0) : inb(vp->io + L_ISR);
+}
+
+const char *virtio_irq_mode_name(enum virtio_irq_mode m)
+{
+	return m == VIRTIO_IRQ_MSIX ? "msix" : m == VIRTIO_IRQ_INTX ? "intx" : "poll";
+}
+
+static enum irq_result msix_handler(void *arg)
+{
+	struct virtio_vec *v = arg;
+
+	v->vp->on_queue(v->vp->ctx, v->q);
+	return IRQ_HANDLED;
+}
+
+/* A shared line: the ISR register (cleared by reading) says if it was us. */
+static enum irq_result intx_handler(void *arg)
+{
+	struct virtio_pci *vp = arg;
+	u8 isr = virtio_pci_isr(vp);
+
+	if (!isr)
+		return IRQ_NONE;
+	if (isr & ISR_QUEUE)
+		for (unsigned i = 0; i < vp->nvecs; i++)
+			vp->on_queue(vp->ctx, vp->vecs[i].q);
+	return IRQ_HANDLED; /* a configuration change needs nothing from us */
+}
+
+/* Point queue @q at MSI-X entry @entry; false when the device refuses. */
+static bool queue_vector(struct virtio_pci *vp, struct virtq *q, u16 entry)
+{
+	if (vp->modern) {
+		w16(vp->common, C_Q_SELECT, q->index);
+		w16(vp->common, C_Q_MSIX, entry);
+		return r16(vp->common, C_Q_MSIX) == entry;
+	}
+	outw(vp->io + L_Q_SELECT, q->index);
+	outw(vp->io + L_Q_MSIX, entry);
+	return inw(vp->io + L_Q_MSIX) == entry;
+}
+
+static int setup_msix(struct virtio_pci *vp, const char *name)
+{
+	struct pci_vector pv[8];
+	int rc;
+
+	if (vp->nvecs > ARRAY_SIZE(pv) || pci_msix_count(vp->pdev) < vp->nvecs)
+		return -ENOSPC;
+	for (unsigned i = 0; i < vp->nvecs; i++)
+		pv[i] = (struct pci_vector){ msix_handler, &vp->vecs[i], name };
+	rc = pci_msix_enable(vp->pdev, vp->nvecs, pv);
+	if (rc)
+		return rc;
+	if (vp->modern)
+		w16(vp->common, C_MSIX_CONFIG, NO_VECTOR);
+	else
+		outw(vp->io + L_MSIX_CONFIG, NO_VECTOR);
+	for (unsigned i = 0; i < vp->nvecs; i++)
+		if (!queue_vector(vp, vp->vecs[i].q, (u16)i)) {
+			pci_msix_disable(vp->pdev);
+			return -EIO;
+		}
+	return 0;
+}
+
+static enum virtio_irq_mode choose_irq(struct virtio_pci *vp, const char *name)
+{
+	int rc = -ENODEV;
+
+	if (param_is("virtio_irq", "poll"))
+		return VIRTIO_IRQ_POLL;
+	if (!param_is("virtio_irq", "intx") && (rc = setup_msix(vp, name)) == 0)
+		return VIRTIO_IRQ_MSIX;
+	if (rc != -ENODEV && rc != -ENOSPC)
+		pr_warn("%s: MSI-X failed (%s), using INTx", name, errno_name(rc));
+	if (pci_intx_request(vp->pdev, intx_handler, vp, name) == 0)
+		return VIRTIO_IRQ_INTX;
+	pr_warn("%s: no usable interrupt, polling", name);
+	return VIRTIO_IRQ_POLL;
+}
+
+enum virtio_irq_mode virtio_pci_irq(struct virtio_pci *vp, struct virtq *const *qs, unsigned nq,
+				    void (*on_queue)(void *ctx, struct virtq *q), void *ctx,
+				    const char *name)
+{
+	vp->vecs = kzalloc(sizeof(*vp->vecs) * nq);
+	if (!vp->vecs)
+		return vp->irq_mode = VIRTIO_IRQ_POLL;
+	for (unsigned i = 0; i < nq; i++)
+		vp->vecs[i] = (struct virtio_vec){ vp, qs[i] };
+	vp->nvecs = nq;
+	vp->on_queue = on_queue;
+	vp->ctx = ctx;
+	vp->irq_mode = choose_irq(vp, name);
+	if (vp->irq_mode == VIRTIO_IRQ_POLL) {
+		strlcpy(vp->pdev->irq_desc, "none (polled)", sizeof(vp->pdev->irq_desc));
+		for (unsigned i = 0; i < nq; i++)
+			virtq_irq_off(qs[i]);
+	}
+	return vp->irq_mode;
+}
+
+void virtio_pci_config(struct virtio_pci *vp, u32 off, void *buf, size_t len)
+{
+	u8 *out = buf;
+
+	if (!vp->modern) {
+		u16 base = vp->io + (vp->irq_mode == VIRTIO_IRQ_MSIX ? L_CONFIG_MSIX : L_CONFIG);
+
+		for (size_t i = 0; i < len; i++)
+			out[i] = inb((u16)(base + off + i));
+		return;
+	}
+	for (size_t i = 0; i < len; i++)
+		out[i] = vp->device_cfg ? r8(vp->device_cfg, off + (u32)i) : 0;
 }

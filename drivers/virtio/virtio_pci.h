@@ -35,7 +35,19 @@ struct virtio_pci {
 	volatile u8 *isr;
 	volatile u8 *device_cfg;
 	u32 notify_mult;
+	u32 notify_len;
 	u64 features;                /* negotiated */
+	/* Interrupts (virtio_pci_irq). */
+	enum virtio_irq_mode { VIRTIO_IRQ_POLL, VIRTIO_IRQ_MSIX, VIRTIO_IRQ_INTX } irq_mode;
+	struct virtio_vec *vecs;     /* one per queue */
+	unsigned nvecs;
+	void (*on_queue)(void *ctx, struct virtq *q);
+	void *ctx;
+};
+
+struct virtio_vec {
+	struct virtio_pci *vp;
+	struct virtq *q;
 };
 
 /*
@@ -49,6 +61,20 @@ int virtio_pci_setup(struct virtio_pci *vp, struct pci_dev *pdev, u64 wanted);
  * Returns 0, -ENOENT when the device has no such queue, -ENOMEM.
  */
 int virtio_pci_queue(struct virtio_pci *vp, struct virtq *q, u16 index, u16 max_size);
+/*
+ * Interrupts for the @nq queues @qs (set up already, before ready): one
+ * MSI-X vector per queue when the device has the entries, otherwise its
+ * INTx line; the kernel parameter virtio_irq= forces intx or poll.
+ * @on_queue(@ctx, q) runs in hard-IRQ context when queue q may have
+ * completions.  Returns the mode chosen; with VIRTIO_IRQ_POLL the driver
+ * polls its queues and the device is asked not to interrupt.
+ */
+enum virtio_irq_mode virtio_pci_irq(struct virtio_pci *vp, struct virtq *const *qs, unsigned nq,
+				    void (*on_queue)(void *ctx, struct virtq *q), void *ctx,
+				    const char *name);
+const char *virtio_irq_mode_name(enum virtio_irq_mode m);
+/* Read @len bytes of device configuration at @off. */
+void virtio_pci_config(struct virtio_pci *vp, u32 off, void *buf, size_t len);
 void virtio_pci_ready(struct virtio_pci *vp);
 void virtio_pci_notify(struct virtio_pci *vp, struct virtq *q);
 /* Reset the device (it stops using its queues). */

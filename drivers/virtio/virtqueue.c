@@ -121,3 +121,20 @@ void *virtq_get_used(struct virtq *q, u32 *len)
 	}
 	return NULL;
 }
+
+bool virtq_has_used(const struct virtq *q)
+{
+	return q->last_used != __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
+}
+
+void virtq_irq_off(struct virtq *q)
+{
+	q->avail->flags |= VIRTQ_AVAIL_F_NO_INTERRUPT;
+}
+
+bool virtq_irq_on(struct virtq *q)
+{
+	q->avail->flags &= (u16)~VIRTQ_AVAIL_F_NO_INTERRUPT;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* flag visible before we look at used->idx */
+	return virtq_has_used(q);
+}

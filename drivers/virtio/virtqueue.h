@@ -73,6 +73,7 @@ struct virtq {
 	u16 last_used;             /* used->idx already consumed */
 	void **cookies;            /* [I] per head descriptor */
 	u64 added, completed;      /* statistics */
+	u32 notify_at;             /* [I] the transport's: where to notify */
 };
 
 /* Bytes needed for a queue of @size entries (the used ring 4 KiB aligned). */
@@ -93,6 +94,16 @@ int virtq_add(struct virtq *q, const struct virtq_sg *sg, unsigned nout, unsigne
 bool virtq_publish(struct virtq *q);
 /* Next completed chain's cookie (and bytes written into @len), or NULL. */
 void *virtq_get_used(struct virtq *q, u32 *len);
+/* True when the device has completed chains not yet taken. */
+bool virtq_has_used(const struct virtq *q);
+/* Ask the device not to interrupt for this queue (a hint: it still may). */
+void virtq_irq_off(struct virtq *q);
+/*
+ * Ask for interrupts again.  Returns true when completions arrived while
+ * they were off: the caller must poll once more, or it could wait for an
+ * interrupt that already passed.
+ */
+bool virtq_irq_on(struct virtq *q);
 /* Byte offsets of the rings within the block (for the transport). */
 size_t virtq_avail_offset(u16 size);
 size_t virtq_used_offset(u16 size);

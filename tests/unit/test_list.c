@@ -188,3 +188,22 @@ KTEST(list, random_against_model)
 		KT_ASSERT(list_is(&head, model, model_len));
 	}
 }
+
+KTEST(list, splice_moves_all_and_empties_the_source)
+{
+	struct list_head a = LIST_HEAD_INIT(a), b = LIST_HEAD_INIT(b);
+	static const int want[] = { 0, 1, 2, 3, 4 };
+
+	items_init();
+	list_splice_tail_init(&a, &b); /* empty into empty */
+	KT_EXPECT(list_empty(&a) && list_empty(&b));
+	list_add_tail(&items[0].node, &b);
+	list_add_tail(&items[1].node, &b);
+	for (int i = 2; i < 5; i++)
+		list_add_tail(&items[i].node, &a);
+	list_splice_tail_init(&a, &b);
+	KT_EXPECT(list_empty(&a));
+	KT_EXPECT(list_is(&b, want, ARRAY_SIZE(want)));
+	list_splice_tail_init(&a, &b); /* empty source: no change */
+	KT_EXPECT(list_is(&b, want, ARRAY_SIZE(want)));
+}

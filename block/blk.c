@@ -1,0 +1,306 @@
+/*
+ * blk.c — requests: submission, DMA set-up, the wait queue, completion
+ * and the synchronous wrappers (see blkdev.h).
+ *
+ * blk_complete() may run in a driver's hard-IRQ handler, under the
+ * driver's queue lock, so it takes only done_lock: it appends the request
+ * to the completion list and raises SOFTIRQ_BLOCK.  The SoftIrq then
+ * copies bounce buffers back, returns the slots, calls the completions and
+ * restarts every disk whose queue is waiting for room.
+ */
+#include "block/blkdev.h"
+#include "block/blk_internal.h"
+#include "block/blk_slot.h"
+#include "errno.h"
+#include "kernel/printk.h"
+#include "kernel/softirq.h"
+#include "kernel/waitgroup.h"
+#include "kernel/x86.h"
+#include "lib/string.h"
+#include "mm/addr.h"
+#include "mm/paging.h"
+
+#define POLL_INTERVAL_NS 1000000ULL
+#define SYNC_BATCH 8
+
+static struct list_head done_list = LIST_HEAD_INIT(done_list); /* [done_lock] */
+static spinlock_t done_lock = SPINLOCK_INIT;
+
+static u32 req_bytes(const struct blk_req *req)
+{
+	return req->count * req->disk->sector_size;
+}
+
+static int check(const struct blkdev *dev, const struct blk_req *req)
+{
+	if (req->op == BLK_FLUSH)
+		return req->count ? -EINVAL : 0;
+	if (req->op != BLK_READ && req->op != BLK_WRITE)
+		return -EINVAL;
+	if (!req->count || !req->buf || (u64)req->count * dev->sector_size > BLK_MAX_BYTES)
+		return -EINVAL;
+	if (req->sector >= dev->sectors || req->count > dev->sectors - req->sector)
+		return -EINVAL;
+	if (req->op == BLK_WRITE && dev->read_only)
+		return -EROFS;
+	return 0;
+}
+
+/* Page-aligned and in the direct map: physically contiguous, DMA as is. */
+static bool direct_dma_ok(const void *buf)
+{
+	uintptr_t va = (uintptr_t)buf;
+
+	return (va & (PAGE_SIZE - 1)) == 0 && va >= KERNEL_DIRECT_MAP && va < VA_STACKS;
+}
+
+/* Give @req a bus address for its data; false when no slot is free. */
+static bool map_dma(struct blk_req *req)
+{
+	if (req->mapped || req->op == BLK_FLUSH)
+		return req->mapped = true;
+	if (direct_dma_ok(req->buf)) {
+		req->dma = virt_to_phys(req->buf);
+		return req->mapped = true;
+	}
+	req->slot = blk_slot_get();
+	if (!req->slot)
+		return false;
+	if (req->op == BLK_WRITE)
+		memcpy(req->slot->mem, req->buf, req_bytes(req));
+	req->dma = req->slot->phys;
+	return req->mapped = true;
+}
+
+static void poller_fn(struct ktimer *t, void *arg);
+
+/* Polled disks: make sure a poll is scheduled while requests are out. */
+static void poller_arm(struct blkdev *disk)
+{
+	if (disk->polled && !__atomic_exchange_n(&disk->poller_on, true, __ATOMIC_ACQ_REL))
+		ktimer_start(&disk->poller, POLL_INTERVAL_NS, 0);
+}
+
+static void poller_fn(struct ktimer *t, void *arg)
+{
+	(void)t;
+	struct blkdev *disk = arg;
+
+	disk->ops->poll(disk);
+	__atomic_store_n(&disk->poller_on, false, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&disk->inflight, __ATOMIC_ACQUIRE))
+		poller_arm(disk);
+}
+
+static void push_done(struct blk_req *req, int status)
+{
+	u64 flags;
+
+	req->status = status;
+	flags = spin_lock_irqsave(&done_lock);
+	list_add_tail(&req->node, &done_list);
+	spin_unlock_irqrestore(&done_lock, flags);
+	softirq_raise(SOFTIRQ_BLOCK);
+}
+
+/* Hand queued requests to the driver until it or the slot pool is full. */
+static void kick_locked(struct blkdev *disk)
+{
+	while (!list_empty(&disk->queue)) {
+		struct blk_req *req = list_first_entry(&disk->queue, struct blk_req, node);
+		int rc;
+
+		if (!map_dma(req))
+			return; /* a completion will return a slot and kick again */
+		rc = disk->ops->submit(disk, req);
+		if (rc == -EAGAIN)
+			return; /* ring full: likewise */
+		list_del(&req->node);
+		if (rc) {
+			push_done(req, rc);
+			continue;
+		}
+		req->taken = true;
+		__atomic_add_fetch(&disk->inflight, 1, __ATOMIC_ACQ_REL);
+		poller_arm(disk);
+	}
+}
+
+static void kick(struct blkdev *disk)
+{
+	u64 flags = spin_lock_irqsave(&disk->lock);
+
+	kick_locked(disk);
+	spin_unlock_irqrestore(&disk->lock, flags);
+}
+
+int blk_submit(struct blkdev *dev, struct blk_req *req)
+{
+	struct blkdev *disk = dev->parent ? dev->parent : dev;
+	int rc = check(dev, req);
+
+	if (rc)
+		return rc;
+	req->disk = disk;
+	req->lba = dev->start + req->sector;
+	req->slot = NULL;
+	req->dma = 0;
+	req->mapped = req->taken = false;
+	req->status = 0;
+	u64 flags = spin_lock_irqsave(&disk->lock);
+	list_add_tail(&req->node, &disk->queue);
+	kick_locked(disk);
+	spin_unlock_irqrestore(&disk->lock, flags);
+	return 0;
+}
+
+void blk_complete(struct blk_req *req, int status)
+{
+	__atomic_sub_fetch(&req->disk->inflight, 1, __ATOMIC_ACQ_REL);
+	push_done(req, status);
+}
+
+static const char *op_name(enum blk_op op)
+{
+	return op == BLK_READ ? "read" : op == BLK_WRITE ? "write" : "flush";
+}
+
+static void account(struct blk_req *req)
+{
+	struct blkdev *disk = req->disk;
+	u64 *counter = req->op == BLK_READ ? &disk->reads :
+		       req->op == BLK_WRITE ? &disk->writes : &disk->flushes;
+
+	__atomic_add_fetch(req->status ? &disk->errors : counter, 1, __ATOMIC_RELAXED);
+	if (req->status)
+		pr_err("%s: %s of %u sectors at %llu failed: %s", disk->name, op_name(req->op),
+		       req->count, (unsigned long long)req->lba, errno_name(req->status));
+}
+
+/* Finish one request: bounce data back, free its slot, tell the caller. */
+static void finish(struct blk_req *req)
+{
+	struct waitgroup *wg = req->wg;
+
+	if (req->slot) {
+		if (req->op == BLK_READ && !req->status)
+			memcpy(req->buf, req->slot->mem, req_bytes(req));
+		blk_slot_put(req->slot);
+		req->slot = NULL;
+	}
+	account(req);
+	if (req->done)
+		req->done(req); /* may free or reuse @req: touch it no more */
+	if (wg)
+		waitgroup_done(wg);
+}
+
+/* Run every completion on the list, then restart waiting disks. */
+static void run_completions(void)
+{
+	struct list_head batch = LIST_HEAD_INIT(batch);
+	u64 flags = spin_lock_irqsave(&done_lock);
+
+	list_splice_tail_init(&done_list, &batch);
+	spin_unlock_irqrestore(&done_lock, flags);
+	while (!list_empty(&batch)) {
+		struct blk_req *req = list_first_entry(&batch, struct blk_req, node);
+
+		list_del(&req->node);
+		finish(req);
+	}
+	for (struct blkdev *d = blkdev_next(NULL); d; d = blkdev_next(d))
+		if (!d->parent && !list_empty(&d->queue))
+			kick(d);
+}
+
+/* Wait for @wg; poll the device instead of sleeping when interrupts are off. */
+static void sync_wait(struct blkdev *disk, struct waitgroup *wg)
+{
+	if (read_rflags() & RFLAGS_IF) {
+		waitgroup_wait(wg, 0);
+		return;
+	}
+	while (waitgroup_count(wg)) {
+		disk->ops->poll(disk);
+		run_completions();
+		cpu_relax();
+	}
+}
+
+/* Submit @n requests at once and wait for them all: the first error, or 0. */
+static int sync_batch(struct blkdev *dev, struct blk_req *reqs, unsigned n)
+{
+	struct waitgroup wg;
+	int rc = 0;
+
+	waitgroup_init(&wg);
+	waitgroup_add(&wg, n);
+	for (unsigned i = 0; i < n; i++) {
+		reqs[i].wg = &wg;
+		reqs[i].done = NULL;
+		int err = blk_submit(dev, &reqs[i]);
+
+		if (err) {
+			reqs[i].status = err;
+			waitgroup_done(&wg);
+		}
+	}
+	sync_wait(dev->parent ? dev->parent : dev, &wg);
+	for (unsigned i = 0; i < n && !rc; i++)
+		rc = reqs[i].status;
+	return rc;
+}
+
+static int blk_sync(struct blkdev *dev, enum blk_op op, u64 sector, u32 count, u8 *buf)
+{
+	u32 per = BLK_MAX_BYTES / dev->sector_size;
+	struct blk_req reqs[SYNC_BATCH];
+	int rc = 0;
+
+	while (count && !rc) {
+		unsigned n = 0;
+
+		for (; n < SYNC_BATCH && count; n++) {
+			u32 c = MIN(count, per);
+
+			reqs[n] = (struct blk_req){ .op = op, .sector = sector, .count = c, .buf = buf };
+			sector += c;
+			count -= c;
+			buf += (size_t)c * dev->sector_size;
+		}
+		rc = sync_batch(dev, reqs, n);
+	}
+	return rc;
+}
+
+int blk_read(struct blkdev *dev, u64 sector, u32 count, void *buf)
+{
+	return count ? blk_sync(dev, BLK_READ, sector, count, buf) : -EINVAL;
+}
+
+int blk_write(struct blkdev *dev, u64 sector, u32 count, const void *buf)
+{
+	return count ? blk_sync(dev, BLK_WRITE, sector, count, (u8 *)buf) : -EINVAL;
+}
+
+int blk_flush(struct blkdev *dev)
+{
+	struct blk_req req = { .op = BLK_FLUSH };
+
+	return sync_batch(dev, &req, 1);
+}
+
+void blk_disk_init(struct blkdev *disk)
+{
+	disk->lock = (spinlock_t)SPINLOCK_INIT;
+	list_init(&disk->queue);
+	ktimer_init(&disk->poller, poller_fn, disk);
+}
+
+void blk_init(void)
+{
+	softirq_register(SOFTIRQ_BLOCK, run_completions);
+	if (blk_slots_init())
+		pr_warn("block: only %u DMA slots", blk_slots_free());
+}
