@@ -33,7 +33,7 @@
 #include "lib/list.h"
 
 #define BLK_NAME_MAX 16
-#define BLK_MODEL_MAX 40
+#define BLK_MODEL_MAX 64
 /* The most one request moves: the size of a DMA slot. */
 #define BLK_MAX_BYTES (64u * 1024)
 
