@@ -4,7 +4,11 @@
 #   NOS_ACCEL=kvm   use KVM instead of TCG (needs a usable /dev/kvm)
 #   NOS_SMP=N       number of CPUs (default 2)
 #   NOS_MEM=SIZE    memory (default 512M)
+#   NOS_DISK=FILE   raw image attached as a virtio-blk disk (default
+#                   out/scratch.img, made empty at 64 MiB when missing;
+#                   "none" attaches no disk)
 #   QEMU_EXTRA=...  more QEMU arguments (make debug adds "-s -S")
+# A virtio-rng device is always attached.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 iso=${1:-$here/nos.iso}
@@ -13,7 +17,13 @@ kvm) accel=(-accel kvm -cpu host) ;;
 tcg) accel=(-accel tcg -cpu max) ;;
 *) echo "qemu.sh: NOS_ACCEL must be tcg or kvm" >&2; exit 2 ;;
 esac
+disk=${NOS_DISK:-$here/out/scratch.img}
+devices=(-device virtio-rng-pci)
+if [ "$disk" != none ]; then
+	[ -e "$disk" ] || { mkdir -p "$(dirname "$disk")" && truncate -s 64M "$disk"; }
+	devices+=(-drive "file=$disk,if=none,id=scratch,format=raw" -device virtio-blk-pci,drive=scratch)
+fi
 # shellcheck disable=SC2086
 exec qemu-system-x86_64 "${accel[@]}" -smp "${NOS_SMP:-2}" -m "${NOS_MEM:-512M}" \
 	-cdrom "$iso" -boot d -display none -serial mon:stdio \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 ${QEMU_EXTRA:-}
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 "${devices[@]}" ${QEMU_EXTRA:-}

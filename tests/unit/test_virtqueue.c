@@ -121,3 +121,37 @@ KTEST(virtqueue, lying_device_is_not_trusted)
 	KT_EXPECT_EQ(virtq_add(&vq, &sg, 0, 0, &cookie), -EINVAL);
 	KT_EXPECT_EQ(virtq_add(&vq, &sg, 1, 0, NULL), -EINVAL);
 }
+
+KTEST(virtqueue, interrupt_suppression_and_the_race_check)
+{
+	struct virtq_sg sg = { 0x1000, 8 };
+	u32 len;
+
+	vq_reset();
+	KT_EXPECT(!virtq_has_used(&vq));
+	virtq_irq_off(&vq);
+	KT_EXPECT(vq.avail->flags & VIRTQ_AVAIL_F_NO_INTERRUPT);
+	KT_ASSERT_EQ(virtq_add(&vq, &sg, 0, 1, &vq), 0);
+	dev_fetch();
+	/* Nothing completed while interrupts were off: no need to poll again. */
+	KT_EXPECT(!virtq_irq_on(&vq));
+	KT_EXPECT(!(vq.avail->flags & VIRTQ_AVAIL_F_NO_INTERRUPT));
+	virtq_irq_off(&vq);
+	dev_complete(0);
+	KT_EXPECT(virtq_has_used(&vq));
+	/* A completion slipped in while they were off: the caller must poll. */
+	KT_EXPECT(virtq_irq_on(&vq));
+	KT_EXPECT(virtq_get_used(&vq, &len) == &vq);
+	KT_EXPECT(!virtq_has_used(&vq));
+}
+
+KTEST(virtqueue, publish_honours_the_devices_no_notify_flag)
+{
+	struct virtq_sg sg = { 0x1000, 8 };
+
+	vq_reset();
+	KT_ASSERT_EQ(virtq_add(&vq, &sg, 1, 0, &vq), 0);
+	KT_EXPECT(virtq_publish(&vq));
+	vq.used->flags = VIRTQ_USED_F_NO_NOTIFY;
+	KT_EXPECT(!virtq_publish(&vq));
+}
