@@ -210,3 +210,18 @@ static int cmd_acpi(struct sh *sh, int argc, char **argv)
 	return 0;
 }
 SHELL_CMD("acpi", "", "list the ACPI tables and what nos took from them", 0, 0, cmd_acpi);
+
+int acpi_pci_ecam(u16 segment, u64 *base, u8 *start_bus, u8 *end_bus)
+{
+	for (unsigned i = 0; i < acpi.nmcfg; i++) {
+		const struct acpi_mcfg_entry *m = &acpi.mcfg[i];
+
+		if (m->segment == segment && m->base && m->start_bus <= m->end_bus) {
+			*base = m->base;
+			*start_bus = m->start_bus;
+			*end_bus = m->end_bus;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}

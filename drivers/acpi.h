@@ -21,6 +21,11 @@ unsigned acpi_cpu_apic_ids(u32 *ids, unsigned max);
  * @apic_id, with its trigger and polarity; -ENOENT when none.
  */
 int acpi_nmi_lint(u32 apic_id, bool *level, bool *active_low);
+/*
+ * The ECAM window of PCI segment @segment from the MCFG table: the base
+ * address of bus 0 and the buses it covers.  -ENOENT when there is none.
+ */
+int acpi_pci_ecam(u16 segment, u64 *base, u8 *start_bus, u8 *end_bus);
 /* Enter S5 (soft off) through PM1 control; returns -errno if it cannot. */
 int acpi_poweroff(void);
 /* Write the FADT reset register; returns -errno if there is none. */

@@ -1,21 +1,27 @@
 /*
  * pci.c — configuration space access, enumeration, driver binding, `pci`.
  *
- * Configuration mechanism #1: write (1 << 31) | bus << 16 | dev << 11 |
- * fn << 8 | offset to 0xCF8, then access 0xCFC (+ offset & 3).  pci_lock
- * keeps each address/data pair together.  Enumeration is depth-first from
+ * Configuration space is reached through ECAM when the ACPI MCFG table
+ * gives a window for segment 0 (each bus a 1 MiB block, a function at
+ * dev << 15 | fn << 12, mapped uncached the first time its bus is used),
+ * and otherwise through configuration mechanism #1: write (1 << 31) |
+ * bus << 16 | dev << 11 | fn << 8 | offset to 0xCF8, then access 0xCFC.
+ * pci_lock keeps each address/data pair together (and serialises the
+ * lazy ECAM mapping).  Enumeration is depth-first from
  * bus 0; a bridge's secondary bus is scanned when first seen, so a bridge
  * misconfigured into a loop is scanned once.  While a BAR is sized its
  * device's decoding is switched off, so the all-ones probe value is never
  * live on the bus.
  */
 #include "drivers/pci.h"
+#include "drivers/acpi.h"
 #include "errno.h"
 #include "kernel/printk.h"
 #include "kernel/shell.h"
 #include "kernel/spinlock.h"
 #include "kernel/x86.h"
 #include "lib/bitmap.h"
+#include "mm/paging.h"
 
 #define CFG_ADDR 0xCF8
 #define CFG_DATA 0xCFC
@@ -40,20 +46,50 @@ extern const struct pci_driver *const __stop_pci_drivers[];
 static struct pci_dev devs[PCI_MAX_DEVS];
 static unsigned ndevs;
 static u64 buses_seen[4];
-static spinlock_t pci_lock = SPINLOCK_INIT; /* the 0xCF8/0xCFC pair */
+static spinlock_t pci_lock = SPINLOCK_INIT; /* the 0xCF8/0xCFC pair, ecam.map */
+
+#define ECAM_BUS_BYTES (1u << 20)
+
+static struct {
+	u64 base;                  /* [I] 0: no ECAM */
+	u8 start, end;             /* [I] buses covered */
+	volatile u8 *map[256];     /* [pci_lock] each bus's window, once mapped */
+} ecam;
 
 static u32 cfg_addr(u8 bus, u8 dev, u8 fn, u8 off)
 {
 	return (1u << 31) | ((u32)bus << 16) | ((u32)dev << 11) | ((u32)fn << 8) | (off & 0xFC);
 }
 
+/* The ECAM window of @bus (mapped on first use), or NULL: use port I/O. */
+static volatile u8 *ecam_bus(u8 bus)
+{
+	if (!ecam.base || bus < ecam.start || bus > ecam.end)
+		return NULL;
+	if (!ecam.map[bus])
+		ecam.map[bus] = mmio_map(ecam.base + ((u64)bus << 20), ECAM_BUS_BYTES);
+	return ecam.map[bus];
+}
+
+static volatile u32 *ecam_reg(u8 bus, u8 dev, u8 fn, u8 off)
+{
+	volatile u8 *b = ecam_bus(bus);
+
+	return b ? (volatile u32 *)(b + ((u32)dev << 15) + ((u32)fn << 12) + (off & 0xFC)) : NULL;
+}
+
 static u32 cfg_read(u8 bus, u8 dev, u8 fn, u8 off)
 {
 	u64 flags = spin_lock_irqsave(&pci_lock);
+	volatile u32 *reg = ecam_reg(bus, dev, fn, off);
 	u32 v;
 
-	outl(CFG_ADDR, cfg_addr(bus, dev, fn, off));
-	v = inl(CFG_DATA);
+	if (reg) {
+		v = *reg;
+	} else {
+		outl(CFG_ADDR, cfg_addr(bus, dev, fn, off));
+		v = inl(CFG_DATA);
+	}
 	spin_unlock_irqrestore(&pci_lock, flags);
 	return v;
 }
@@ -61,9 +97,14 @@ static u32 cfg_read(u8 bus, u8 dev, u8 fn, u8 off)
 static void cfg_write(u8 bus, u8 dev, u8 fn, u8 off, u32 v)
 {
 	u64 flags = spin_lock_irqsave(&pci_lock);
+	volatile u32 *reg = ecam_reg(bus, dev, fn, off);
 
-	outl(CFG_ADDR, cfg_addr(bus, dev, fn, off));
-	outl(CFG_DATA, v);
+	if (reg) {
+		*reg = v;
+	} else {
+		outl(CFG_ADDR, cfg_addr(bus, dev, fn, off));
+		outl(CFG_DATA, v);
+	}
 	spin_unlock_irqrestore(&pci_lock, flags);
 }
 
@@ -233,10 +274,19 @@ static void bind(struct pci_dev *d)
 	}
 }
 
+static void ecam_init(void)
+{
+	if (acpi_pci_ecam(0, &ecam.base, &ecam.start, &ecam.end))
+		return;
+	pr_info("pci: ECAM at 0x%llx for buses %u-%u", (unsigned long long)ecam.base, ecam.start,
+		ecam.end);
+}
+
 void pci_init(void)
 {
+	ecam_init();
 	scan_bus(0);
-	pr_info("pci: %u functions found", ndevs);
+	pr_info("pci: %u functions found through %s", ndevs, ecam.base ? "ECAM" : "port I/O");
 	for (unsigned i = 0; i < ndevs; i++)
 		bind(&devs[i]);
 }
