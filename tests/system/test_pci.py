@@ -54,3 +54,26 @@ def test_pci_shows_bars_and_capabilities(boot_vm):
     assert "msix:0x11@" in block and "vendor:0x09@" in block, block
     vga = out.split("00:02.0 ", 1)[1].split("\n0", 1)[0]
     assert re.search(r"bar0 mem32 0x[0-9a-f]+ size 0x1000000 prefetchable", vga), vga
+
+
+def test_q35_uses_ecam_and_finds_devices_behind_a_root_port(boot_vm):
+    """q35 has an MCFG table: configuration space goes through ECAM, and a
+    device behind a PCIe root port (bus 1) is found and bound."""
+    vm = boot_vm(extra_args=["-machine", "q35",
+                             "-device", "pcie-root-port,id=rp1,chassis=1",
+                             "-device", "virtio-rng-pci,bus=rp1"])
+    log = vm.run("dmesg pci:")
+    assert re.search(r"pci: ECAM at 0x[0-9a-f]+ for buses \d+-\d+", log), log
+    assert "functions found through ECAM" in log, log
+    out = vm.run("pci")
+    found = functions(out)
+    assert "8086:29c0" in [f[3] for f in found], out  # the q35 host bridge
+    rng = [f for f in found if f[3] == "1af4:1044"]
+    assert len(rng) == 1 and rng[0][0] == 1, out
+    assert re.search(r"^01:00\.0 1af4:1044 .* driver virtio-rng$", out, re.M), out
+
+
+def test_pc_machine_without_mcfg_uses_port_io(shared_vm):
+    log = shared_vm.run("dmesg pci:")
+    assert "functions found through port I/O" in log, log
+    assert "ECAM" not in log, log
