@@ -234,19 +234,12 @@ static int vblk_probe(struct pci_dev *pdev)
 	read_geometry(b);
 	b->disk.ops = &vblk_ops;
 	b->disk.priv = b;
-	pdev->driver_data = b;
+	pdev->driver_data = &b->vp; /* for virtio_pci_shutdown */
 	virtio_pci_ready(&b->vp);
 	rc = blkdev_register(&b->disk, "vd");
 	if (rc)
 		virtio_pci_reset(&b->vp); /* the device lets go of its queue */
 	return rc;
-}
-
-static void vblk_shutdown(struct pci_dev *pdev)
-{
-	struct vblk *b = pdev->driver_data;
-
-	virtio_pci_reset(&b->vp);
 }
 
 static const struct pci_id vblk_ids[] = {
@@ -259,6 +252,6 @@ static const struct pci_driver virtio_blk_driver = {
 	.name = "virtio-blk",
 	.ids = vblk_ids,
 	.probe = vblk_probe,
-	.shutdown = vblk_shutdown,
+	.shutdown = virtio_pci_shutdown,
 };
 PCI_DRIVER(virtio_blk_driver);

@@ -142,6 +142,11 @@ void virtio_pci_reset(struct virtio_pci *vp)
 		cpu_relax(); /* a modern device reads 0 once the reset is done */
 }
 
+void virtio_pci_shutdown(struct pci_dev *pdev)
+{
+	virtio_pci_reset(pdev->driver_data);
+}
+
 static u64 device_features(struct virtio_pci *vp)
 {
 	if (!vp->modern)

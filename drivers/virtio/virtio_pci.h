@@ -79,6 +79,12 @@ void virtio_pci_ready(struct virtio_pci *vp);
 void virtio_pci_notify(struct virtio_pci *vp, struct virtq *q);
 /* Reset the device (it stops using its queues). */
 void virtio_pci_reset(struct virtio_pci *vp);
+/*
+ * The virtio drivers' PCI shutdown hook: reset the device so it does no
+ * more DMA.  The driver's pdev->driver_data must point at its struct
+ * virtio_pci.
+ */
+void virtio_pci_shutdown(struct pci_dev *pdev);
 u8 virtio_pci_isr(struct virtio_pci *vp);
 
 #endif

@@ -79,7 +79,7 @@ static int rng_probe(struct pci_dev *pdev)
 	r->src = (struct entropy_source){ .name = r->name, .quality = 100, .read = rng_read,
 					  .ctx = r };
 	strlcpy(pdev->irq_desc, "none (polled)", sizeof(pdev->irq_desc));
-	pdev->driver_data = r;
+	pdev->driver_data = &r->vp; /* for virtio_pci_shutdown */
 	pr_info("virtio-rng: %s transport, queue of %u", r->vp.modern ? "modern" : "legacy",
 		r->q.size);
 	return entropy_register(&r->src);
@@ -89,13 +89,6 @@ out_free:
 		page_free(r->page, 1);
 	kfree(r);
 	return rc;
-}
-
-static void rng_shutdown(struct pci_dev *pdev)
-{
-	struct virtio_rng *r = pdev->driver_data;
-
-	virtio_pci_reset(&r->vp); /* the device lets go of its queue */
 }
 
 static const struct pci_id rng_ids[] = {
@@ -108,6 +101,6 @@ static const struct pci_driver virtio_rng_driver = {
 	.name = "virtio-rng",
 	.ids = rng_ids,
 	.probe = rng_probe,
-	.shutdown = rng_shutdown,
+	.shutdown = virtio_pci_shutdown,
 };
 PCI_DRIVER(virtio_rng_driver);

@@ -480,20 +480,13 @@ static int vscsi_probe(struct pci_dev *pdev)
 	}
 	qs[0] = &h->q;
 	virtio_pci_irq(&h->vp, qs, 1, vscsi_on_queue, h, "virtio-scsi");
-	pdev->driver_data = h;
+	pdev->driver_data = &h->vp; /* for virtio_pci_shutdown */
 	virtio_pci_ready(&h->vp);
 	pr_info("virtio-scsi: %s transport, %s, queue of %u, targets 0-%u", h->vp.modern ? "modern" :
 		"legacy", virtio_irq_mode_name(h->vp.irq_mode), h->q.size,
 		MIN(max_target, (u16)(SCAN_TARGETS - 1)));
 	scan(h, max_target);
 	return 0;
-}
-
-static void vscsi_shutdown(struct pci_dev *pdev)
-{
-	struct vscsi *h = pdev->driver_data;
-
-	virtio_pci_reset(&h->vp);
 }
 
 static const struct pci_id vscsi_ids[] = {
@@ -506,6 +499,6 @@ static const struct pci_driver virtio_scsi_driver = {
 	.name = "virtio-scsi",
 	.ids = vscsi_ids,
 	.probe = vscsi_probe,
-	.shutdown = vscsi_shutdown,
+	.shutdown = virtio_pci_shutdown,
 };
 PCI_DRIVER(virtio_scsi_driver);
