@@ -126,8 +126,11 @@ static int cmd_diskread(struct sh *sh, int argc, char **argv)
 SHELL_CMD("diskread", "<disk> <sector>", "show one sector of a disk or partition in hex and ASCII",
 	  2, 2, cmd_diskread);
 
-/* Write @data at the start of @sector (the rest of the sector is kept). */
-static int write_bytes(struct blkdev *d, u64 sector, const u8 *data, size_t len)
+/*
+ * Write @data at the start of @sector, keeping the rest of it: read,
+ * modify, write, flush.  Prints what failed.
+ */
+static int write_bytes(struct sh *sh, struct blkdev *d, u64 sector, const u8 *data, size_t len)
 {
 	u8 *buf = page_alloc(1);
 	int rc;
@@ -135,12 +138,17 @@ static int write_bytes(struct blkdev *d, u64 sector, const u8 *data, size_t len)
 	if (!buf)
 		return -ENOMEM;
 	rc = blk_read(d, sector, 1, buf);
-	if (!rc) {
-		memcpy(buf, data, len);
-		rc = blk_write(d, sector, 1, buf);
+	if (rc) {
+		rc = io_error(sh, "read (before the write) failed", d, sector, rc);
+		goto out;
 	}
+	memcpy(buf, data, len);
+	rc = blk_write(d, sector, 1, buf);
 	if (!rc && (rc = blk_flush(d)) == -EOPNOTSUPP)
 		rc = 0; /* a device without a cache to flush */
+	if (rc)
+		rc = io_error(sh, "write failed", d, sector, rc);
+out:
 	page_free(buf, 1);
 	return rc;
 }
@@ -163,9 +171,9 @@ static int cmd_diskwrite(struct sh *sh, int argc, char **argv)
 		sh_printf(sh, "diskwrite: %s is read-only\n", d->name);
 		return -EROFS;
 	}
-	rc = write_bytes(d, sector, data, len);
+	rc = write_bytes(sh, d, sector, data, len);
 	if (rc)
-		return io_error(sh, "write failed", d, sector, rc);
+		return rc;
 	sh_printf(sh, "wrote %zu bytes to %s sector %llu\n", len, d->name,
 		  (unsigned long long)sector);
 	return 0;

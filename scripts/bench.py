@@ -180,6 +180,57 @@ def bench_sched(ctx):
     ]
 
 
+DISK_BENCH_IMAGE_MIB = 256
+DISK_BENCH_MIB = 64
+DISK_BENCH_RE = re.compile(
+    r"^(write|read): (\d+) MiB in (\d+) ms = (\d+\.\d+) MiB/s, (\d+) interrupts", re.M)
+
+
+def disk_bench_args(tmp):
+    """A modern virtio-blk disk (vda) and a virtio-scsi LUN (sda), sparse
+    raw images of DISK_BENCH_IMAGE_MIB in @tmp."""
+    for name in ("blk", "scsi"):
+        with open(tmp / f"{name}.img", "wb") as f:
+            f.truncate(DISK_BENCH_IMAGE_MIB << 20)
+    return ["-drive", f"file={tmp / 'blk.img'},if=none,id=blk,format=raw",
+            "-device", "virtio-blk-pci,drive=blk,disable-legacy=on,disable-modern=off",
+            "-device", "virtio-scsi-pci,id=scsi0",
+            "-drive", f"file={tmp / 'scsi.img'},if=none,id=lun,format=raw",
+            "-device", "scsi-hd,drive=lun,bus=scsi0.0,scsi-id=0,lun=0"]
+
+
+def disk_figures(dev, what, out):
+    """Throughput and interrupts per MiB of each pass of `diskbench @dev`."""
+    passes = {m.group(1): m for m in DISK_BENCH_RE.finditer(out)}
+    if set(passes) != {"write", "read"} or "verify: ok" not in out:
+        raise nh.NosError(f"diskbench {dev} output not understood:\n{out}")
+    figures = []
+    for op in ("write", "read"):
+        m = passes[op]
+        mib = int(m.group(2))
+        figures += [
+            Figure(f"disk.{dev}_{op}_mib_s", float(m.group(4)), "MiB/s",
+                   f"diskbench {dev} ({what}): sequential {op} of {mib} MiB, "
+                   f"64 KiB requests, 8 in flight (guest clock)"),
+            Figure(f"disk.{dev}_{op}_irqs_per_mib", int(m.group(5)) / mib, "1/MiB",
+                   f"interrupts the {op} pass of diskbench {dev} took per MiB moved"),
+        ]
+    return figures
+
+
+@benchmark
+def bench_disk(ctx):
+    """`diskbench` of 64 MiB on a virtio-blk disk and on a virtio-scsi LUN."""
+    figures = []
+    with tempfile.TemporaryDirectory(prefix="nos-bench-disk-") as tmp:
+        with ctx.vm(extra_args=disk_bench_args(Path(tmp))) as vm:
+            vm.wait_boot()
+            for dev, what in (("vda", "virtio-blk, modern"), ("sda", "virtio-scsi LUN")):
+                out = vm.run(f"diskbench {dev} {DISK_BENCH_MIB}", timeout=300)
+                figures += disk_figures(dev, what, out)
+    return figures
+
+
 def ms(seconds):
     return seconds * 1000.0
 

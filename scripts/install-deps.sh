@@ -15,6 +15,7 @@ PACKAGES=(
 	grub-pc-bin grub-common xorriso mtools  # the ISO
 	qemu-system-x86 qemu-utils        # run
 	python3 python3-pytest            # system tests and benchmarks
+	fdisk                             # sfdisk: partition tables in disk tests
 	gdb                               # make debug / scripts/gdb.sh
 )
 
@@ -25,6 +26,8 @@ have_everything() {
 		command -v "$tool" >/dev/null 2>&1 || return 1
 	done
 	[ -d /usr/lib/grub/i386-pc ] || return 1
+	# sfdisk lives in /usr/sbin, which a normal user's PATH may lack.
+	command -v sfdisk >/dev/null 2>&1 || [ -x /usr/sbin/sfdisk ] || return 1
 	/usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || return 1
 }
 
