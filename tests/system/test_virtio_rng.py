@@ -21,19 +21,32 @@ def delivered(vm, name):
     return int(m.group(1))
 
 
-@pytest.mark.parametrize("transport, opts", [
-    ("modern", "disable-legacy=on,disable-modern=off"),
-    ("legacy", "disable-modern=on"),
+IRQ_LINE = {"msix": "irq MSI-X, 1 vector", "intx": "irq INTxA -> IRQ", "poll": "irq none (polled)"}
+
+
+@pytest.mark.parametrize("transport, opts, irq", [
+    ("modern", "disable-legacy=on,disable-modern=off", "msix"),
+    ("legacy", "disable-modern=on", "msix"),
+    ("modern", "disable-legacy=on,disable-modern=off", "intx"),
+    ("legacy", "disable-modern=on", "poll"),
 ])
-def test_random_comes_from_virtio_rng(boot_vm, transport, opts):
-    vm = boot_vm(extra_args=["-device", f"virtio-rng-pci,{opts}"])
-    assert f"virtio-rng: {transport} transport" in vm.run("dmesg virtio-rng:")
-    assert re.search(r"^00:\S+ 1af4:10(05|44) .* driver virtio-rng$", vm.run("pci"), re.M)
+def test_random_comes_from_virtio_rng(boot_vm, transport, opts, irq):
+    vm = boot_vm(cmdline="" if irq == "msix" else f"virtio_irq={irq}",
+                 extra_args=["-device", f"virtio-rng-pci,{opts}"])
+    assert f"virtio-rng: {transport} transport, {irq}" in vm.run("dmesg virtio-rng:")
+    pci = vm.run("pci")
+    assert re.search(r"^00:\S+ 1af4:10(05|44) .* driver virtio-rng$", pci, re.M), pci
+    assert IRQ_LINE[irq] in pci, pci
     before = delivered(vm, "virtio-rng")
     a = hex_bytes(vm.run("random 64"))
     b = hex_bytes(vm.run("random 64"))
     assert len(a) == 64 and len(b) == 64 and a != b
     assert delivered(vm, "virtio-rng") - before == 128
+    irqs = [line for line in vm.run("irqstat").splitlines() if line.endswith("virtio-rng")]
+    if irq == "poll":
+        assert not irqs, irqs
+    else:
+        assert len(irqs) == 1 and int(irqs[0].split()[-2]) >= 2, irqs
 
 
 def test_without_virtio_rng_the_cpu_source_serves(shared_vm):
