@@ -14,13 +14,14 @@
 #include "errno.h"
 #include "kernel/printk.h"
 #include "kernel/softirq.h"
+#include "kernel/time.h"
 #include "kernel/waitgroup.h"
 #include "kernel/x86.h"
 #include "lib/string.h"
 #include "mm/addr.h"
 #include "mm/paging.h"
 
-#define POLL_INTERVAL_NS 1000000ULL
+#define POLL_INTERVAL_NS (1000000000ULL / TIME_TICK_HZ) /* the tick: timers are no finer */
 #define SYNC_BATCH 8
 
 static struct list_head done_list = LIST_HEAD_INIT(done_list); /* [done_lock] */
@@ -72,24 +73,14 @@ static bool map_dma(struct blk_req *req)
 	return req->mapped = true;
 }
 
-static void poller_fn(struct ktimer *t, void *arg);
-
-/* Polled disks: make sure a poll is scheduled while requests are out. */
-static void poller_arm(struct blkdev *disk)
-{
-	if (disk->polled && !__atomic_exchange_n(&disk->poller_on, true, __ATOMIC_ACQ_REL))
-		ktimer_start(&disk->poller, POLL_INTERVAL_NS, 0);
-}
-
+/* Polled disks: a periodic timer collects their completions. */
 static void poller_fn(struct ktimer *t, void *arg)
 {
-	(void)t;
 	struct blkdev *disk = arg;
 
-	disk->ops->poll(disk);
-	__atomic_store_n(&disk->poller_on, false, __ATOMIC_RELEASE);
+	(void)t;
 	if (__atomic_load_n(&disk->inflight, __ATOMIC_ACQUIRE))
-		poller_arm(disk);
+		disk->ops->poll(disk);
 }
 
 static void push_done(struct blk_req *req, int status)
@@ -103,7 +94,12 @@ static void push_done(struct blk_req *req, int status)
 	softirq_raise(SOFTIRQ_BLOCK);
 }
 
-/* Hand queued requests to the driver until it or the slot pool is full. */
+/*
+ * Hand queued requests to the driver until it or the slot pool is full.
+ * A request is off the queue and counted before the driver sees it: once
+ * submit() returns 0 it may already be complete (and reused by its owner)
+ * on another CPU, so it is not touched after that.
+ */
 static void kick_locked(struct blkdev *disk)
 {
 	while (!list_empty(&disk->queue)) {
@@ -112,17 +108,17 @@ static void kick_locked(struct blkdev *disk)
 
 		if (!map_dma(req))
 			return; /* a completion will return a slot and kick again */
-		rc = disk->ops->submit(disk, req);
-		if (rc == -EAGAIN)
-			return; /* ring full: likewise */
 		list_del(&req->node);
-		if (rc) {
-			push_done(req, rc);
-			continue;
-		}
-		req->taken = true;
 		__atomic_add_fetch(&disk->inflight, 1, __ATOMIC_ACQ_REL);
-		poller_arm(disk);
+		rc = disk->ops->submit(disk, req);
+		if (!rc)
+			continue;
+		__atomic_sub_fetch(&disk->inflight, 1, __ATOMIC_ACQ_REL);
+		if (rc == -EAGAIN) {
+			list_add(&req->node, &disk->queue); /* ring full: back in front */
+			return;                             /* a completion kicks again */
+		}
+		push_done(req, rc);
 	}
 }
 
@@ -145,7 +141,7 @@ int blk_submit(struct blkdev *dev, struct blk_req *req)
 	req->lba = dev->start + req->sector;
 	req->slot = NULL;
 	req->dma = 0;
-	req->mapped = req->taken = false;
+	req->mapped = false;
 	req->status = 0;
 	u64 flags = spin_lock_irqsave(&disk->lock);
 	list_add_tail(&req->node, &disk->queue);
@@ -195,37 +191,66 @@ static void finish(struct blk_req *req)
 		waitgroup_done(wg);
 }
 
-/* Run every completion on the list, then restart waiting disks. */
-static void run_completions(void)
+/* Take the completed requests that @match accepts off the list, in order. */
+static void take_done(struct list_head *batch, const struct waitgroup *match)
 {
-	struct list_head batch = LIST_HEAD_INIT(batch);
 	u64 flags = spin_lock_irqsave(&done_lock);
 
-	list_splice_tail_init(&done_list, &batch);
+	if (!match) {
+		list_splice_tail_init(&done_list, batch);
+	} else {
+		struct blk_req *req, *tmp;
+
+		list_for_each_entry_safe(req, tmp, &done_list, node)
+			if (req->wg == match)
+				list_move_tail(&req->node, batch);
+	}
 	spin_unlock_irqrestore(&done_lock, flags);
-	while (!list_empty(&batch)) {
-		struct blk_req *req = list_first_entry(&batch, struct blk_req, node);
+}
+
+static void finish_batch(struct list_head *batch)
+{
+	while (!list_empty(batch)) {
+		struct blk_req *req = list_first_entry(batch, struct blk_req, node);
 
 		list_del(&req->node);
 		finish(req);
 	}
+}
+
+/* The SoftIrq: run every completion, then restart the disks that wait. */
+static void run_completions(void)
+{
+	struct list_head batch = LIST_HEAD_INIT(batch);
+
+	take_done(&batch, NULL);
+	finish_batch(&batch);
 	for (struct blkdev *d = blkdev_next(NULL); d; d = blkdev_next(d))
 		if (!d->parent && !list_empty(&d->queue))
 			kick(d);
 }
 
-/* Wait for @wg; poll the device instead of sleeping when interrupts are off. */
+/*
+ * Wait for @wg; with interrupts off, poll the device instead of sleeping
+ * and finish only our own requests here (other completions stay for the
+ * SoftIrq, whose context their callers were promised).
+ */
 static void sync_wait(struct blkdev *disk, struct waitgroup *wg)
 {
+	struct list_head batch = LIST_HEAD_INIT(batch);
+
 	if (read_rflags() & RFLAGS_IF) {
 		waitgroup_wait(wg, 0);
 		return;
 	}
 	while (waitgroup_count(wg)) {
 		disk->ops->poll(disk);
-		run_completions();
+		take_done(&batch, wg);
+		finish_batch(&batch);
+		kick(disk);
 		cpu_relax();
 	}
+	waitgroup_wait(wg, 0); /* returns at once; lets a last done() finish */
 }
 
 /* Submit @n requests at once and wait for them all: the first error, or 0. */
@@ -296,6 +321,8 @@ void blk_disk_init(struct blkdev *disk)
 	disk->lock = (spinlock_t)SPINLOCK_INIT;
 	list_init(&disk->queue);
 	ktimer_init(&disk->poller, poller_fn, disk);
+	if (disk->polled)
+		ktimer_start(&disk->poller, POLL_INTERVAL_NS, POLL_INTERVAL_NS);
 }
 
 void blk_init(void)

@@ -17,9 +17,10 @@
  * full or no free slot waits in the disk's queue and is retried from the
  * SoftIrq when a completion frees room.
  *
- * Drivers whose device has no interrupt are polled: from a timer while
- * requests are in flight, and, for a caller that cannot sleep (interrupts
- * off, as in early boot), by the synchronous wrappers themselves.
+ * Drivers whose device has no interrupt are polled: by a periodic timer
+ * (each tick, when requests are in flight), and, for a caller that cannot
+ * sleep (interrupts off, as in early boot), by the synchronous wrappers
+ * themselves, which then finish only that caller's requests.
  *
  * Lock order: blkdev.lock (a disk's queue) before the driver's queue lock;
  * the completion list's lock is taken alone.
@@ -60,7 +61,6 @@ struct blk_req {
 	u64 dma;                 /* bus address of the data */
 	struct blk_slot *slot;   /* bounce buffer, or NULL for direct DMA */
 	bool mapped;             /* dma is set up */
-	bool taken;              /* the driver accepted it */
 };
 
 struct blkdev_ops {
@@ -95,8 +95,7 @@ struct blkdev {
 	spinlock_t lock;               /* queue, inflight, the driver's submit */
 	struct list_head queue;        /* [lock] requests waiting for room */
 	u32 inflight;                  /* [atomic] taken by the driver */
-	struct ktimer poller;          /* polled disks, while inflight */
-	bool poller_on;                /* [atomic] */
+	struct ktimer poller;          /* polled disks: polls each tick */
 	u64 reads, writes, flushes, errors; /* [atomic] completed requests */
 	u64 interrupts;                /* [atomic] the driver counts them (diskbench) */
 };
