@@ -172,6 +172,8 @@ static struct task *pick_next(int self)
  */
 static void place_prev(struct task *prev, int self, bool preempted)
 {
+	if (prev->state == TASK_DEAD)
+		return; /* task_join() may free it as soon as it is switched out */
 	if ((prev->state == TASK_RUNNING || preempted) && !prev->on_rq && !prev->idle)
 		rq_push(self, prev);
 }
@@ -408,12 +410,14 @@ struct task *task_create(const char *name, task_fn entry, void *arg, int affinit
 __noreturn void task_exit(int code)
 {
 	struct task *t = task_current();
-	u64 flags;
 
-	flags = spin_lock_irqsave(&t->lock);
+	/* Not preemptible from here: a dead task is never put back on a run
+	 * queue, so it must reach its last schedule() without a detour. */
+	cli();
+	spin_lock(&t->lock);
 	t->exit_code = code;
 	t->state = TASK_DEAD;
-	spin_unlock_irqrestore(&t->lock, flags);
+	spin_unlock(&t->lock);
 	waitq_wake_all(&t->exit_wait);
 	schedule();
 	panic("task '%s' ran after it exited", t->name);

@@ -17,6 +17,11 @@ void waitgroup_init(struct waitgroup *wg)
 	waitq_init(&wg->wait);
 }
 
+/*
+ * The wake-up happens under wg->lock, and waitgroup_wait() takes the lock
+ * before returning: a waiter that saw the count reach 0 cannot return (and
+ * free the wait group) while the last done() still touches it.
+ */
 void waitgroup_add(struct waitgroup *wg, s64 n)
 {
 	u64 flags = spin_lock_irqsave(&wg->lock);
@@ -24,9 +29,9 @@ void waitgroup_add(struct waitgroup *wg, s64 n)
 	wg->count += n;
 	if (wg->count < 0)
 		panic("waitgroup: count went negative (%lld)", (long long)wg->count);
-	spin_unlock_irqrestore(&wg->lock, flags);
 	if (!wg->count)
 		waitq_wake_all(&wg->wait);
+	spin_unlock_irqrestore(&wg->lock, flags);
 }
 
 void waitgroup_done(struct waitgroup *wg)
@@ -67,5 +72,7 @@ int waitgroup_wait(struct waitgroup *wg, u64 timeout_ns)
 	}
 	waitq_finish(&wg->wait, &e);
 	ktimer_cancel(&timer);
+	/* Wait out a done() that is still inside waitgroup_add(). */
+	spin_unlock_irqrestore(&wg->lock, spin_lock_irqsave(&wg->lock));
 	return rc;
 }
