@@ -1,0 +1,549 @@
+/*
+ * blk_fake.c — the fake block drivers of the block layer's boot tests, and
+ * the helpers the tests drive them with; blk_fake.h describes the fakes
+ * and the interface.
+ *
+ * In order: the driver (its ops, and the ktimer and IPI that make rtb
+ * "interrupt-like"), the test data and the MBRs, registration, the servers
+ * that make synchronous calls for the tests, and the batches of
+ * asynchronous requests.  The fakes, the servers and the batches live in
+ * static storage or page_alloc'd memory that is never given back, so a
+ * late completion, a late waker or a server that a timed-out test left
+ * behind always finds them there.
+ */
+#include "tests/kernel/blk_fake.h"
+#include "block/blk_slot.h"
+#include "block/blkdev.h"
+#include "config.h"
+#include "errno.h"
+#include "kernel/ktimer.h"
+#include "kernel/percpu.h"
+#include "kernel/sched.h"
+#include "kernel/smp.h"
+#include "kernel/spinlock.h"
+#include "kernel/time.h"
+#include "kernel/waitgroup.h"
+#include "kernel/x86.h"
+#include "lib/byteorder.h"
+#include "lib/ktest.h"
+#include "lib/string.h"
+#include "mm/addr.h"
+#include "mm/kmalloc.h"
+#include "mm/page_alloc.h"
+#include "mm/paging.h"
+
+#define MS 1000000ULL
+#define WAIT_NS (10000 * MS)
+#define TICK_NS (1000000000ULL / TIME_TICK_HZ)
+
+/* --------------------------------------------------------------- the fakes */
+
+struct fake *blk_fakes[FAKE_NR];
+static int fakes_rc = 1;          /* 1: not tried yet, else 0 or -errno */
+
+static void inc(u64 *counter)
+{
+	__atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+}
+
+u64 fake_count(const u64 *counter)
+{
+	return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
+u8 *fake_at(struct fake *f, u64 sector)
+{
+	return f->mem + sector * FAKE_SECTOR;
+}
+
+/* What a well-behaved block layer would hand a driver. */
+static bool fake_req_sane(const struct fake *f, const struct blk_req *req)
+{
+	const struct blkdev *d = &f->disk;
+
+	if (req->disk != d || !req->mapped)
+		return false;
+	if (req->op == BLK_FLUSH)
+		return req->count == 0;
+	if (req->op != BLK_READ && req->op != BLK_WRITE)
+		return false;
+	if (!req->count || req->count > FAKE_SECTORS_PER_MAX || req->lba >= d->sectors ||
+	    req->count > d->sectors - req->lba || (req->op == BLK_WRITE && d->read_only))
+		return false;
+	return req->slot ? req->dma == req->slot->phys : req->dma == virt_to_phys(req->buf);
+}
+
+/* Take @req into the ring; false when it is full or @req is already there. */
+static bool fake_take(struct fake *f, struct blk_req *req, bool *dup)
+{
+	u64 flags = spin_lock_irqsave(&f->lock);
+	bool ok = f->nr < f->ring_size;
+
+	for (unsigned i = 0; i < f->nr; i++)
+		*dup |= f->ring[i] == req;
+	if (ok && !*dup) {
+		f->ring[f->nr++] = req;
+		f->max_nr = MAX(f->max_nr, f->nr);
+	}
+	spin_unlock_irqrestore(&f->lock, flags);
+	return ok;
+}
+
+static void fake_poll(struct blkdev *disk);
+
+static int fake_submit(struct blkdev *disk, struct blk_req *req)
+{
+	struct fake *f = disk->priv;
+	bool dup = false;
+
+	if (!fake_req_sane(f, req)) {
+		inc(&f->violations);
+		return -EIO;
+	}
+	if (!fake_take(f, req, &dup)) {
+		inc(&f->eagain);
+		return -EAGAIN;
+	}
+	if (dup) {
+		inc(&f->violations);
+		return -EIO;
+	}
+	inc(&f->accepted);
+	if (req->op != BLK_FLUSH)
+		__atomic_store_n(&f->last_dma, req->dma, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&f->instant, __ATOMIC_RELAXED))
+		fake_poll(disk); /* done before submit returns, as a fast device may be */
+	return 0;
+}
+
+/* The device's work for one request: its status. */
+static int fake_do(struct fake *f, struct blk_req *req)
+{
+	u64 bad = __atomic_load_n(&f->bad_sector, __ATOMIC_RELAXED);
+	size_t bytes = (size_t)req->count * FAKE_SECTOR;
+
+	if (req->op == BLK_FLUSH) {
+		inc(&f->flushes);
+		return 0;
+	}
+	if (bad >= req->lba && bad - req->lba < req->count) {
+		inc(&f->failed);
+		return -EIO;
+	}
+	if (req->op == BLK_READ) {
+		memcpy(phys_to_virt(req->dma), fake_at(f, req->lba), bytes);
+		inc(&f->reads);
+	} else {
+		memcpy(fake_at(f, req->lba), phys_to_virt(req->dma), bytes);
+		inc(&f->writes);
+	}
+	return 0;
+}
+
+/* Finish everything in the ring.  Any context. */
+static void fake_poll(struct blkdev *disk)
+{
+	struct fake *f = disk->priv;
+	struct blk_req *done[FAKE_RING_MAX];
+	u64 flags = spin_lock_irqsave(&f->lock);
+	unsigned n = f->nr;
+
+	memcpy(done, f->ring, n * sizeof(done[0]));
+	f->nr = 0;
+	spin_unlock_irqrestore(&f->lock, flags);
+	for (unsigned i = 0; i < n; i++)
+		blk_complete(done[i], fake_do(f, done[i]));
+}
+
+bool fake_busy(struct fake *f)
+{
+	u64 flags = spin_lock_irqsave(&f->lock);
+	bool busy = f->nr != 0;
+
+	spin_unlock_irqrestore(&f->lock, flags);
+	return busy;
+}
+
+void fake_reset_max(struct fake *f)
+{
+	u64 flags = spin_lock_irqsave(&f->lock);
+
+	f->max_nr = 0;
+	spin_unlock_irqrestore(&f->lock, flags);
+}
+
+/* The "interrupt handler": hard-IRQ context on the other CPU. */
+static void fake_irq(void *arg)
+{
+	struct fake *f = arg;
+
+	inc(&f->irqs);
+	inc(&f->disk.interrupts);
+	fake_poll(&f->disk);
+}
+
+static unsigned other_cpu(void)
+{
+	unsigned self = this_cpu()->cpu;
+
+	for (unsigned i = 1; i < CONFIG_MAX_CPUS; i++)
+		if (smp_cpu_online((self + i) % CONFIG_MAX_CPUS))
+			return (self + i) % CONFIG_MAX_CPUS;
+	return self;
+}
+
+/* irq_timer's callback, every tick (timer SoftIrq, interrupts on). */
+static void fake_irq_timer(struct ktimer *t, void *arg)
+{
+	struct fake *f = arg;
+
+	(void)t;
+	if (fake_busy(f) && smp_call(other_cpu(), fake_irq, f))
+		inc(&f->ipi_errors); /* it stays posted, and the next tick tries again */
+}
+
+static const struct blkdev_ops fake_ops = {
+	.submit = fake_submit,
+	.poll = fake_poll,
+};
+
+/* ------------------------------------------------------- data and the MBR */
+
+/* The byte at @off of @sector (an absolute sector of its disk) for @seed. */
+static u8 pat(u32 seed, u64 sector, u32 off)
+{
+	u64 x = (seed + 1) * 0x9E3779B97F4A7C15ULL ^ (sector + 1) * 0xBF58476D1CE4E5B9ULL ^
+		(off / 8 + 1) * 0x94D049BB133111EBULL;
+
+	x ^= x >> 31;
+	x *= 0xD6E8FEB86659FD93ULL;
+	x ^= x >> 29;
+	return (u8)(x >> (off % 8 * 8));
+}
+
+void fake_pat_fill(void *buf, u32 seed, u64 sector, u32 count)
+{
+	u8 *p = buf;
+
+	for (u32 s = 0; s < count; s++)
+		for (u32 i = 0; i < FAKE_SECTOR; i++)
+			*p++ = pat(seed, sector + s, i);
+}
+
+bool fake_pat_check(const void *buf, u32 seed, u64 sector, u32 count)
+{
+	const u8 *p = buf;
+
+	for (u32 s = 0; s < count; s++)
+		for (u32 i = 0; i < FAKE_SECTOR; i++)
+			if (*p++ != pat(seed, sector + s, i))
+				return false;
+	return true;
+}
+
+static void mbr_entry(u8 *mbr, unsigned index, u8 type, u32 start, u32 count)
+{
+	u8 *e = mbr + 446 + (index - 1) * 16;
+
+	e[0] = 0;
+	e[4] = type;
+	put_le32(e + 8, start);
+	put_le32(e + 12, count);
+}
+
+static void mbr_write(u8 *mbr, bool rta)
+{
+	memset(mbr, 0, FAKE_SECTOR);
+	if (rta) {
+		mbr_entry(mbr, 1, 0x83, 64, 128);
+		mbr_entry(mbr, 2, 0x83, 128, 64);   /* overlaps 1 */
+		mbr_entry(mbr, 3, 0x83, 256, 128);
+		mbr_entry(mbr, 4, 0x83, 1000, 100); /* past the end */
+	} else {
+		mbr_entry(mbr, 1, 0x83, 8, 8);
+	}
+	mbr[510] = 0x55;
+	mbr[511] = 0xAA;
+}
+
+/* ---------------------------------------------------------- registration */
+
+static struct fake *fake_new(u64 sectors, unsigned ring, bool irq_like, bool read_only)
+{
+	struct fake *f = kzalloc(sizeof(*f));
+	unsigned pages = (unsigned)(sectors * FAKE_SECTOR / PAGE_SIZE);
+
+	if (!f)
+		return NULL;
+	f->mem = page_alloc(pages);
+	if (!f->mem) {
+		kfree(f);
+		return NULL;
+	}
+	fake_pat_fill(f->mem, 0, 0, (u32)sectors);
+	memset(f->mem, 0, FAKE_SECTOR); /* no partition table unless one is written */
+	f->ring_size = ring;
+	f->irq_like = irq_like;
+	f->lock = (spinlock_t)SPINLOCK_INIT;
+	f->bad_sector = FAKE_NO_SECTOR;
+	ktimer_init(&f->irq_timer, fake_irq_timer, f);
+	strlcpy(f->disk.model, irq_like ? "test fake, interrupt-like" : "test fake, polled",
+		sizeof(f->disk.model));
+	f->disk.sector_size = FAKE_SECTOR;
+	f->disk.sectors = sectors;
+	f->disk.read_only = read_only;
+	f->disk.polled = !irq_like;
+	f->disk.ops = &fake_ops;
+	f->disk.priv = f;
+	return f;
+}
+
+/* Make and register the three fakes (a server runs this, see blk_fake_setup). */
+static int fakes_register(void)
+{
+	static const struct { u64 sectors; unsigned ring; bool irq_like, ro; } cfg[FAKE_NR] = {
+		[FAKE_RTA] = { 1024, 4, false, false },
+		[FAKE_RTB] = { 1024, FAKE_RING_MAX, true, false },
+		[FAKE_RTC] = { 16, 4, false, true },
+	};
+
+	for (unsigned i = 0; i < FAKE_NR; i++) {
+		struct fake *f = fake_new(cfg[i].sectors, cfg[i].ring, cfg[i].irq_like, cfg[i].ro);
+		int rc;
+
+		if (!f)
+			return -ENOMEM;
+		if (i != FAKE_RTB)
+			mbr_write(f->mem, i == FAKE_RTA);
+		if (f->irq_like) /* before the partition scan reads sector 0 */
+			ktimer_start(&f->irq_timer, TICK_NS, TICK_NS);
+		rc = blkdev_register(&f->disk, "rt");
+		if (rc)
+			return rc; /* @f stays: the registry may hold it */
+		blk_fakes[i] = f;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------ calls in helper tasks */
+
+/* Legend: [I] set at creation; [T] the tests' task; [g] handed over by go/done. */
+struct fake_server {
+	int affinity;             /* [I] a CPU or TASK_ANY_CPU */
+	unsigned lane;            /* [I] tells apart servers of one affinity */
+	bool wedged;              /* [T] a call timed out: never used again */
+	struct fake_job job;      /* [g] */
+	struct waitgroup go;      /* 0 when a call is posted */
+	struct waitgroup done;    /* 0 when it returned */
+};
+
+#define SERVERS_MAX 16
+
+static struct fake_server servers[SERVERS_MAX];
+static unsigned nservers;        /* [T] */
+
+static void job_exec(struct fake_job *j)
+{
+	if (j->irqs_off)
+		cli();
+	if (j->kind == FAKE_JOB_REGISTER)
+		j->rc = fakes_register();
+	else if (j->kind == FAKE_JOB_FN)
+		j->fn(j->arg);
+	else if (j->op == BLK_READ)
+		j->rc = blk_read(j->dev, j->sector, j->count, j->buf);
+	else if (j->op == BLK_WRITE)
+		j->rc = blk_write(j->dev, j->sector, j->count, j->buf);
+	else
+		j->rc = blk_flush(j->dev);
+	if (j->irqs_off) {
+		j->stayed_off = !(read_rflags() & RFLAGS_IF);
+		sti();
+	}
+}
+
+static void server_task(void *arg)
+{
+	struct fake_server *s = arg;
+
+	for (;;) {
+		waitgroup_wait(&s->go, 0);
+		job_exec(&s->job);
+		waitgroup_add(&s->go, 1); /* before the caller can post again */
+		waitgroup_done(&s->done);
+	}
+}
+
+/* The live server for (@affinity, @lane), started on first use; or NULL. */
+struct fake_server *fake_server_get(int affinity, unsigned lane)
+{
+	struct fake_server *s;
+
+	for (unsigned i = 0; i < nservers; i++) {
+		s = &servers[i];
+		if (!s->wedged && s->affinity == affinity && s->lane == lane)
+			return s;
+	}
+	if (nservers == SERVERS_MAX)
+		return NULL;
+	s = &servers[nservers];
+	*s = (struct fake_server){ .affinity = affinity, .lane = lane };
+	waitgroup_init(&s->go);
+	waitgroup_init(&s->done);
+	waitgroup_add(&s->go, 1);
+	if (!task_create("blk-test", server_task, s, affinity))
+		return NULL;
+	nservers++;
+	return s;
+}
+
+void fake_server_post(struct fake_server *s, const struct fake_job *j)
+{
+	s->job = *j;
+	waitgroup_add(&s->done, 1);
+	waitgroup_done(&s->go);
+}
+
+/* Wait for @s's call and copy its results to @j: 0, or -ETIMEDOUT. */
+int fake_server_wait(struct fake_server *s, struct fake_job *j)
+{
+	if (waitgroup_wait(&s->done, WAIT_NS)) {
+		s->wedged = true;
+		return -ETIMEDOUT;
+	}
+	j->rc = s->job.rc;
+	j->stayed_off = s->job.stayed_off;
+	return 0;
+}
+
+/* Run @j in a server: its result, or -ETIMEDOUT, or -ENOMEM. */
+int fake_job_run(struct fake_job *j)
+{
+	int affinity = j->irqs_off && smp_cpu_count() > 1 ? (int)other_cpu() : TASK_ANY_CPU;
+	struct fake_server *s = fake_server_get(affinity, 0);
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	fake_server_post(s, j);
+	rc = fake_server_wait(s, j);
+	return rc ? rc : j->rc;
+}
+
+/* The fakes, registered on first use; 0 or why they are not there. */
+int blk_fake_setup(void)
+{
+	if (fakes_rc == 1) {
+		struct fake_job j = { .kind = FAKE_JOB_REGISTER };
+
+		fakes_rc = fake_job_run(&j);
+	}
+	if (fakes_rc)
+		return fakes_rc;
+	for (unsigned i = 0; i < FAKE_NR; i++)
+		__atomic_store_n(&blk_fakes[i]->bad_sector, FAKE_NO_SECTOR, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* ------------------------------------------------- asynchronous batches */
+
+#define BATCH_STRIDE (FAKE_SECTOR + 8) /* one-sector buffers, never page-aligned */
+#define BATCH_PAGES ((FAKE_BATCH_MAX * BATCH_STRIDE + 1 + PAGE_SIZE - 1) / PAGE_SIZE)
+#define BATCHES 2
+
+static struct fake_batch batches[BATCHES];
+
+/* A batch with nothing submitted and zeroed data; NULL when none is left. */
+struct fake_batch *fake_batch_new(void)
+{
+	for (unsigned i = 0; i < BATCHES; i++) {
+		struct fake_batch *b = &batches[i];
+		u8 *data = b->data;
+
+		if (b->in_use || b->lost)
+			continue;
+		if (!data && !(data = page_alloc(BATCH_PAGES)))
+			return NULL;
+		memset(b, 0, sizeof(*b));
+		memset(data, 0, BATCH_PAGES * PAGE_SIZE);
+		b->data = data;
+		b->in_use = true;
+		waitgroup_init(&b->wg);
+		return b;
+	}
+	return NULL;
+}
+
+/* Submit nothing more on @b and forget its results; its data stays zeroed. */
+void fake_batch_reuse(struct fake_batch *b)
+{
+	memset(b->calls, 0, sizeof(b->calls));
+	memset(b->data, 0, BATCH_PAGES * PAGE_SIZE);
+	b->n = 0;
+}
+
+void fake_batch_free(struct fake_batch *b)
+{
+	b->in_use = false;
+}
+
+/* The one-sector buffer of request @i: at an odd address, so it bounces. */
+u8 *fake_batch_buf(struct fake_batch *b, unsigned i)
+{
+	return b->data + 1 + i * BATCH_STRIDE;
+}
+
+static void batch_done(struct blk_req *req)
+{
+	struct fake_batch *b = req->priv;
+
+	if (!(read_rflags() & RFLAGS_IF))
+		__atomic_add_fetch(&b->irqs_off, 1, __ATOMIC_RELAXED);
+	if (this_cpu()->irq_depth)
+		__atomic_add_fetch(&b->hard_irq, 1, __ATOMIC_RELAXED);
+	if (strncmp(task_current()->name, "softirq/", 8))
+		__atomic_add_fetch(&b->not_softirq, 1, __ATOMIC_RELAXED);
+	if (waitgroup_count(req->wg) < 1) /* done comes before waitgroup_done */
+		__atomic_add_fetch(&b->wg_early, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&b->calls[req - b->req], 1, __ATOMIC_RELAXED);
+}
+
+/* Submit the next request of @b; blk_submit's result. */
+int fake_batch_add(struct fake_batch *b, struct blkdev *dev, enum blk_op op, u64 sector,
+		   u32 count, void *buf)
+{
+	struct blk_req *req = &b->req[b->n++];
+	int rc;
+
+	*req = (struct blk_req){ .op = op, .sector = sector, .count = count, .buf = buf,
+				 .done = batch_done, .wg = &b->wg, .priv = b };
+	waitgroup_add(&b->wg, 1);
+	rc = blk_submit(dev, req);
+	if (rc)
+		waitgroup_done(&b->wg);
+	return rc;
+}
+
+/* Wait for @b; on a timeout it is lost (its requests may still complete). */
+bool fake_batch_wait(struct ktest_ctx *kt, struct fake_batch *b)
+{
+	int rc = waitgroup_wait(&b->wg, WAIT_NS);
+
+	KT_EXPECT_EQ(rc, 0);
+	b->lost = rc != 0;
+	return rc == 0;
+}
+
+/* Every request completed exactly once, in SoftIrq context. */
+void fake_batch_check_calls(struct ktest_ctx *kt, struct fake_batch *b)
+{
+	unsigned wrong = 0;
+
+	for (unsigned i = 0; i < b->n; i++)
+		wrong += b->calls[i] != 1;
+	KT_EXPECT_EQ(wrong, 0);
+	KT_EXPECT_EQ(b->irqs_off, 0);
+	KT_EXPECT_EQ(b->hard_irq, 0);
+	KT_EXPECT_EQ(b->not_softirq, 0);
+	KT_EXPECT_EQ(b->wg_early, 0);
+}
