@@ -95,31 +95,43 @@ static void push_done(struct blk_req *req, int status)
 }
 
 /*
- * Hand queued requests to the driver until it or the slot pool is full.
- * A request is off the queue and counted before the driver sees it: once
- * submit() returns 0 it may already be complete (and reused by its owner)
- * on another CPU, so it is not touched after that.
+ * Hand queued requests to the driver until it or the slot pool is full;
+ * returns how many it took.  A request is off the queue and counted before
+ * the driver sees it: once submit() returns 0 it may already be complete
+ * (and reused by its owner) on another CPU, so it is not touched after.
  */
-static void kick_locked(struct blkdev *disk)
+static unsigned feed(struct blkdev *disk)
 {
+	unsigned taken = 0;
+
 	while (!list_empty(&disk->queue)) {
 		struct blk_req *req = list_first_entry(&disk->queue, struct blk_req, node);
 		int rc;
 
 		if (!map_dma(req))
-			return; /* a completion will return a slot and kick again */
+			break; /* a completion will return a slot and kick again */
 		list_del(&req->node);
 		__atomic_add_fetch(&disk->inflight, 1, __ATOMIC_ACQ_REL);
 		rc = disk->ops->submit(disk, req);
-		if (!rc)
+		if (!rc) {
+			taken++;
 			continue;
+		}
 		__atomic_sub_fetch(&disk->inflight, 1, __ATOMIC_ACQ_REL);
 		if (rc == -EAGAIN) {
 			list_add(&req->node, &disk->queue); /* ring full: back in front */
-			return;                             /* a completion kicks again */
+			break;                              /* a completion kicks again */
 		}
 		push_done(req, rc);
 	}
+	return taken;
+}
+
+/* Feed the driver, then let it tell the device once for the whole lot. */
+static void kick_locked(struct blkdev *disk)
+{
+	if (feed(disk) && disk->ops->commit)
+		disk->ops->commit(disk);
 }
 
 static void kick(struct blkdev *disk)

@@ -72,6 +72,12 @@ struct blkdev_ops {
 	 * Called with the disk's queue lock held, any context.
 	 */
 	int (*submit)(struct blkdev *disk, struct blk_req *req);
+	/*
+	 * Optional: tell the device about the requests submit() queued since
+	 * the last commit, once for all of them (a driver without commit
+	 * tells it in submit).  Same context and lock as submit.
+	 */
+	void (*commit)(struct blkdev *disk);
 	/* Collect completions without an interrupt (polled devices). */
 	void (*poll)(struct blkdev *disk);
 };

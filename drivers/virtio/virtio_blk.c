@@ -119,12 +119,20 @@ static int vblk_submit(struct blkdev *disk, struct blk_req *req)
 		if (rc) {
 			cmd_put(b, c);
 			rc = -EAGAIN;
-		} else if (virtq_publish(&b->q)) {
-			virtio_pci_notify(&b->vp, &b->q);
 		}
 	}
 	spin_unlock_irqrestore(&b->vq_lock, flags);
 	return rc;
+}
+
+/* One notification for everything submit() queued. */
+static void vblk_commit(struct blkdev *disk)
+{
+	struct vblk *b = disk->priv;
+	u64 flags = spin_lock_irqsave(&b->vq_lock);
+
+	virtio_pci_kick(&b->vp, &b->q);
+	spin_unlock_irqrestore(&b->vq_lock, flags);
 }
 
 static int status_errno(u8 status)
@@ -170,6 +178,7 @@ static void vblk_on_queue(void *ctx, struct virtq *q)
 
 static const struct blkdev_ops vblk_ops = {
 	.submit = vblk_submit,
+	.commit = vblk_commit,
 	.poll = vblk_poll,
 };
 

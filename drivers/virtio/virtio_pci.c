@@ -287,6 +287,12 @@ void virtio_pci_notify(struct virtio_pci *vp, struct virtq *q)
 	w16(vp->notify, q->notify_at, q->index);
 }
 
+void virtio_pci_kick(struct virtio_pci *vp, struct virtq *q)
+{
+	if (virtq_publish(q))
+		virtio_pci_notify(vp, q);
+}
+
 u8 virtio_pci_isr(struct virtio_pci *vp)
 {
 	return vp->modern ? r8(vp->isr, 0) : inb(vp->io + L_ISR);

@@ -77,6 +77,9 @@ const char *virtio_irq_mode_name(enum virtio_irq_mode m);
 void virtio_pci_config(struct virtio_pci *vp, u32 off, void *buf, size_t len);
 void virtio_pci_ready(struct virtio_pci *vp);
 void virtio_pci_notify(struct virtio_pci *vp, struct virtq *q);
+/* Publish what was added to @q and notify the device if it wants that
+ * (the caller holds the queue's lock). */
+void virtio_pci_kick(struct virtio_pci *vp, struct virtq *q);
 /* Reset the device (it stops using its queues). */
 void virtio_pci_reset(struct virtio_pci *vp);
 /*

@@ -86,8 +86,8 @@ static int rng_request(struct virtio_rng *r, u32 len)
 	waitgroup_add(&r->done, 1);
 	flags = spin_lock_irqsave(&r->vq_lock);
 	rc = virtq_add(&r->q, &sg, 0, 1, r);
-	if (!rc && virtq_publish(&r->q))
-		virtio_pci_notify(&r->vp, &r->q);
+	if (!rc)
+		virtio_pci_kick(&r->vp, &r->q);
 	spin_unlock_irqrestore(&r->vq_lock, flags);
 	if (!rc && (rc = rng_wait(r)) != 0) {
 		r->broken = true;

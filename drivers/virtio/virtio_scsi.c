@@ -128,8 +128,12 @@ static void cmd_put(struct vscsi *h, struct vscsi_cmd *c)
 	h->free_cmds = c;
 }
 
-/* Queue @c with @len bytes of data at bus address @dma in direction @write. */
-static int cmd_add(struct vscsi *h, struct vscsi_cmd *c, u64 dma, u32 len, bool write)
+/*
+ * Queue @c with @len bytes of data at bus address @dma in direction
+ * @write; tell the device at once when @notify (else commit does).
+ */
+static int cmd_add(struct vscsi *h, struct vscsi_cmd *c, u64 dma, u32 len, bool write,
+		   bool notify)
 {
 	struct virtq_sg sg[3];
 	unsigned n = 0, nout;
@@ -145,8 +149,8 @@ static int cmd_add(struct vscsi *h, struct vscsi_cmd *c, u64 dma, u32 len, bool 
 	c->resp.status = 0xFF;
 	if (virtq_add(&h->q, sg, nout, n - nout, c))
 		return -EAGAIN;
-	if (virtq_publish(&h->q))
-		virtio_pci_notify(&h->vp, &h->q);
+	if (notify)
+		virtio_pci_kick(&h->vp, &h->q);
 	return 0;
 }
 
@@ -221,12 +225,23 @@ static int vscsi_submit(struct blkdev *disk, struct blk_req *req)
 		c->breq = req;
 		c->wg = NULL;
 		c->lun = l;
-		rc = cmd_add(h, c, req->dma, req->count * disk->sector_size, req->op == BLK_WRITE);
+		rc = cmd_add(h, c, req->dma, req->count * disk->sector_size, req->op == BLK_WRITE,
+			     false);
 		if (rc)
 			cmd_put(h, c);
 	}
 	spin_unlock_irqrestore(&h->vq_lock, flags);
 	return rc;
+}
+
+/* One notification for everything submit() queued. */
+static void vscsi_commit(struct blkdev *disk)
+{
+	struct vscsi *h = ((struct vscsi_lun *)disk->priv)->host;
+	u64 flags = spin_lock_irqsave(&h->vq_lock);
+
+	virtio_pci_kick(&h->vp, &h->q);
+	spin_unlock_irqrestore(&h->vq_lock, flags);
 }
 
 static void vscsi_poll(struct blkdev *disk)
@@ -246,6 +261,7 @@ static void vscsi_on_queue(void *ctx, struct virtq *q)
 
 static const struct blkdev_ops vscsi_ops = {
 	.submit = vscsi_submit,
+	.commit = vscsi_commit,
 	.poll = vscsi_poll,
 };
 
@@ -294,7 +310,7 @@ static int scan_cmd(struct vscsi *h, u8 target, u16 lun, const u8 *cdb, unsigned
 		c->breq = NULL;
 		c->wg = wg;
 		memset(h->scan_buf, 0, len);
-		if (cmd_add(h, c, virt_to_phys(h->scan_buf), len, false)) {
+		if (cmd_add(h, c, virt_to_phys(h->scan_buf), len, false, true)) {
 			cmd_put(h, c);
 			c = NULL;
 		}

@@ -109,6 +109,7 @@ static int fake_submit(struct blkdev *disk, struct blk_req *req)
 		return -EIO;
 	}
 	inc(&f->accepted);
+	inc(&f->uncommitted);
 	if (req->op != BLK_FLUSH)
 		__atomic_store_n(&f->last_dma, req->dma, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&f->instant, __ATOMIC_RELAXED))
@@ -202,8 +203,19 @@ static void fake_irq_timer(struct ktimer *t, void *arg)
 		inc(&f->ipi_errors); /* it stays posted, and the next tick tries again */
 }
 
+/* The layer tells the device once after a run of submits, never idly. */
+static void fake_commit(struct blkdev *disk)
+{
+	struct fake *f = disk->priv;
+
+	if (!__atomic_exchange_n(&f->uncommitted, 0, __ATOMIC_ACQ_REL))
+		inc(&f->violations);
+	inc(&f->commits);
+}
+
 static const struct blkdev_ops fake_ops = {
 	.submit = fake_submit,
+	.commit = fake_commit,
 	.poll = fake_poll,
 };
 

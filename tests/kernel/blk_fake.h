@@ -88,7 +88,9 @@ struct fake {
 	u64 bad_sector;                /* [a] I/O covering it fails; FAKE_NO_SECTOR */
 	u64 last_dma;                  /* [a] bus address of the last read/write */
 	u64 accepted, eagain, reads, writes, flushes, failed; /* [a] */
-	u64 violations;                /* [a] requests the layer should not send */
+	u64 violations;                /* [a] requests the layer should not send,
+	                                  and commits with nothing to commit */
+	u64 uncommitted, commits;      /* [a] accepted since the last commit; commits */
 	u64 irqs, ipi_errors;          /* [a] irq_like: "interrupts" taken, lost */
 };
 

@@ -313,20 +313,25 @@ static void expect_idle(struct ktest_ctx *kt, unsigned i)
 	KT_EXPECT(list_empty(&d->queue));
 	KT_EXPECT(!fake_busy(blk_fakes[i]));
 	KT_EXPECT_EQ(fake_count(&blk_fakes[i]->violations), 0);
+	KT_EXPECT_EQ(fake_count(&blk_fakes[i]->uncommitted), 0); /* each submit was told */
 }
 
 /* 80 requests on a ring of 4: most wait in the queue for -EAGAIN retries. */
 KTEST(block, queue_past_a_full_ring)
 {
 	struct fake *f;
-	u64 eagain;
+	u64 eagain, commits, accepted;
 
 	SETUP();
 	f = blk_fakes[FAKE_RTA];
 	KT_EXPECT_EQ(blk_slots_free(), BLK_SLOTS);
 	eagain = fake_count(&f->eagain);
 	fake_reset_max(f);
+	commits = fake_count(&f->commits);
+	accepted = fake_count(&f->accepted);
 	queue_round_trip(kt, FAKE_RTA, 400, 80, 80);
+	/* Several requests go to the device per commit (one notification). */
+	KT_EXPECT(fake_count(&f->commits) - commits < fake_count(&f->accepted) - accepted);
 	KT_EXPECT(fake_count(&f->eagain) > eagain);
 	KT_EXPECT(f->max_nr <= f->ring_size);
 	KT_EXPECT_EQ(blk_slots_free(), BLK_SLOTS);
