@@ -18,21 +18,21 @@
 #define BENCH_DEFAULT_MIB 16
 #define BENCH_MAX_MIB 1024
 
-/* "64 MiB", "1.5 GiB", "512 B": a size for people. */
+/* "64 MiB", "1.5 GiB", "512 B": a size for people (one decimal, rounded down). */
 static void human_size(char *out, size_t cap, u64 bytes)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
 	unsigned u = 0;
-	u64 tenths = bytes * 10;
+	u64 rem = 0;
 
 	while (bytes >= 1024 && u + 1 < ARRAY_SIZE(units)) {
-		tenths = bytes * 10 / 1024;
+		rem = bytes % 1024;
 		bytes /= 1024;
 		u++;
 	}
-	if (tenths % 10)
-		snprintf(out, cap, "%llu.%llu %s", (unsigned long long)(tenths / 10),
-			 (unsigned long long)(tenths % 10), units[u]);
+	if (rem * 10 / 1024)
+		snprintf(out, cap, "%llu.%llu %s", (unsigned long long)bytes,
+			 (unsigned long long)(rem * 10 / 1024), units[u]);
 	else
 		snprintf(out, cap, "%llu %s", (unsigned long long)bytes, units[u]);
 }

@@ -64,6 +64,11 @@ int blkdev_register(struct blkdev *disk, const char *prefix)
 		return -EINVAL;
 	if (!disk->name[0] && (rc = pick_name(disk, prefix)) != 0)
 		return rc;
+	if (disk->sectors > ~0ULL / disk->sector_size) {
+		pr_warn("%s: capacity of %llu sectors is beyond 2^64 bytes; using what fits",
+			disk->name, (unsigned long long)disk->sectors);
+		disk->sectors = ~0ULL / disk->sector_size; /* byte counts must not wrap */
+	}
 	disk->parent = NULL;
 	disk->start = 0;
 	blk_disk_init(disk);
