@@ -128,3 +128,36 @@ def test_reboot_on_q35(boot_vm, nos_build):
     banners = [l for l in vm.run_lines("dmesg starting")
                if f"nos {nos_build.version} starting" in l]
     assert len(banners) == 1, f"dmesg survived the reset: {banners}"
+
+
+# ------------------------------------------------------ device shutdown ----
+
+def virtio_status(vm, dev_id):
+    """The device status bits QEMU reports for the virtio device @dev_id."""
+    st = vm.qmp("x-query-virtio-status", path=f"/machine/peripheral/{dev_id}/virtio-backend")
+    return st["status"]["statuses"]
+
+
+def test_poweroff_resets_virtio_devices_first(boot_vm, tmp_path):
+    """Drivers reset their devices before the power goes: with -no-shutdown
+    QEMU keeps the machine after S5, and every virtio device's status is 0
+    (no DMA after the kernel is gone) instead of DRIVER_OK."""
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(bytes(1 << 20))
+    devices = {"rng0": "virtio-rng-pci,id=rng0",
+               "blk0": "virtio-blk-pci,drive=d0,id=blk0",
+               "scsi0": "virtio-scsi-pci,id=scsi0"}
+    vm = boot_vm(qmp=True, extra_args=[
+        "-no-shutdown", "-drive", f"file={disk},if=none,id=d0,format=raw",
+        *[a for spec in devices.values() for a in ("-device", spec)]])
+    for dev in devices:
+        assert any("DRIVER_OK" in s for s in virtio_status(vm, dev)), dev
+    vm.send("poweroff\r")
+    vm.wait_for(r"powering off")
+    for _ in range(100):
+        if vm.qmp("query-status")["status"] == "shutdown":
+            break
+        time.sleep(0.1)
+    assert vm.qmp("query-status")["status"] == "shutdown"
+    for dev in devices:
+        assert virtio_status(vm, dev) == [], f"{dev} still set up after power-off"
