@@ -11,6 +11,7 @@
 #include "lib/format.h"
 #include "lib/parse.h"
 #include "lib/string.h"
+#include "mm/kmalloc.h"
 #include "mm/page_alloc.h"
 
 #define BENCH_DEPTH 8                        /* requests in flight */
@@ -153,30 +154,41 @@ out:
 	return rc;
 }
 
-static int cmd_diskwrite(struct sh *sh, int argc, char **argv)
+static int diskwrite_hex(struct sh *sh, struct blkdev *d, u64 sector, const char *hex, u8 *data)
 {
-	static u8 data[4096];
-	u64 sector;
 	size_t len;
-	struct blkdev *d = disk_and_sector(sh, argv[1], argv[2], &sector);
 	int rc;
 
-	(void)argc;
-	if (!d)
-		return -EINVAL;
-	if (parse_hex_bytes(argv[3], data, d->sector_size, &len) || !len)
-		return sh_error(sh, "'%s' is not 1-%u bytes of hex digit pairs", argv[3],
+	if (parse_hex_bytes(hex, data, d->sector_size, &len) || !len)
+		return sh_error(sh, "'%s' is not 1-%u bytes of hex digit pairs", hex,
 				d->sector_size);
 	if (d->read_only) {
 		sh_printf(sh, "diskwrite: %s is read-only\n", d->name);
 		return -EROFS;
 	}
 	rc = write_bytes(sh, d, sector, data, len);
-	if (rc)
-		return rc;
-	sh_printf(sh, "wrote %zu bytes to %s sector %llu\n", len, d->name,
-		  (unsigned long long)sector);
-	return 0;
+	if (!rc)
+		sh_printf(sh, "wrote %zu bytes to %s sector %llu\n", len, d->name,
+			  (unsigned long long)sector);
+	return rc;
+}
+
+static int cmd_diskwrite(struct sh *sh, int argc, char **argv)
+{
+	u64 sector;
+	struct blkdev *d = disk_and_sector(sh, argv[1], argv[2], &sector);
+	u8 *data;
+	int rc;
+
+	(void)argc;
+	if (!d)
+		return -EINVAL;
+	data = kmalloc(d->sector_size);
+	if (!data)
+		return -ENOMEM;
+	rc = diskwrite_hex(sh, d, sector, argv[3], data);
+	kfree(data);
+	return rc;
 }
 SHELL_CMD("diskwrite", "<disk> <sector> <hex>",
 	  "write bytes (hex pairs) at the start of a sector, keeping the rest", 3, 3, cmd_diskwrite);

@@ -12,6 +12,7 @@
 #include "kernel/shell.h"
 #include "kernel/spinlock.h"
 #include "lib/parse.h"
+#include "mm/kmalloc.h"
 
 #define ENTROPY_MAX_SOURCES 8
 #define RANDOM_MAX 4096
@@ -78,21 +79,23 @@ int entropy_read(u8 *buf, size_t len)
 
 static int cmd_random(struct sh *sh, int argc, char **argv)
 {
-	static u8 buf[RANDOM_MAX];
 	u64 len = 32;
+	u8 *buf;
 	int rc;
 
 	if (argc > 1 && parse_u64_range(argv[1], 1, RANDOM_MAX, &len))
 		return sh_error(sh, "length must be 1-%d, not '%s'", RANDOM_MAX, argv[1]);
+	buf = kmalloc((size_t)len); /* not static: sessions may run it at once */
+	if (!buf)
+		return -ENOMEM;
 	rc = entropy_read(buf, (size_t)len);
-	if (rc) {
+	if (rc)
 		sh_printf(sh, "random: no entropy source could provide %llu bytes\n",
 			  (unsigned long long)len);
-		return rc;
-	}
-	for (u64 i = 0; i < len; i++)
+	for (u64 i = 0; !rc && i < len; i++)
 		sh_printf(sh, "%02x%s", buf[i], (i % 32 == 31 || i + 1 == len) ? "\n" : "");
-	return 0;
+	kfree(buf);
+	return rc;
 }
 SHELL_CMD("random", "[len]", "random bytes in hex from the best entropy source (len 1-4096)",
 	  0, 1, cmd_random);
