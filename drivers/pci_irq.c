@@ -41,11 +41,13 @@ unsigned pci_msix_count(const struct pci_dev *d)
 static volatile u32 *msix_table(const struct pci_dev *d, u8 cap, unsigned n)
 {
 	u32 t = pci_read32(d, cap + MSIX_TABLE);
-	const struct pci_bar *bar = &d->bars[t & 7];
 	u64 off = t & ~7u, bytes = (u64)n * MSIX_ENTRY_BYTES;
+	const struct pci_bar *bar;
 
-	if ((t & 7) > 5 || (bar->kind != PCI_BAR_MEM32 && bar->kind != PCI_BAR_MEM64) ||
-	    off + bytes > bar->size)
+	if ((t & 7) > 5)
+		return NULL; /* a BAR indicator the function cannot have */
+	bar = &d->bars[t & 7];
+	if ((bar->kind != PCI_BAR_MEM32 && bar->kind != PCI_BAR_MEM64) || off + bytes > bar->size)
 		return NULL;
 	return (volatile u32 *)mmio_map(bar->base + off, bytes);
 }
