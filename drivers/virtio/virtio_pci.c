@@ -383,14 +383,15 @@ enum virtio_irq_mode virtio_pci_irq(struct virtio_pci *vp, struct virtq *const *
 				    const char *name)
 {
 	vp->vecs = kzalloc(sizeof(*vp->vecs) * nq);
-	if (!vp->vecs)
-		return vp->irq_mode = VIRTIO_IRQ_POLL;
-	for (unsigned i = 0; i < nq; i++)
-		vp->vecs[i] = (struct virtio_vec){ vp, qs[i] };
-	vp->nvecs = nq;
-	vp->on_queue = on_queue;
-	vp->ctx = ctx;
-	vp->irq_mode = choose_irq(vp, name);
+	vp->irq_mode = VIRTIO_IRQ_POLL;
+	if (vp->vecs) {
+		for (unsigned i = 0; i < nq; i++)
+			vp->vecs[i] = (struct virtio_vec){ vp, qs[i] };
+		vp->nvecs = nq;
+		vp->on_queue = on_queue;
+		vp->ctx = ctx;
+		vp->irq_mode = choose_irq(vp, name);
+	}
 	if (vp->irq_mode == VIRTIO_IRQ_POLL) {
 		strlcpy(vp->pdev->irq_desc, "none (polled)", sizeof(vp->pdev->irq_desc));
 		for (unsigned i = 0; i < nq; i++)
