@@ -25,7 +25,7 @@
 #define SYNC_BATCH 8
 
 static struct list_head done_list = LIST_HEAD_INIT(done_list); /* [done_lock] */
-static spinlock_t done_lock = SPINLOCK_INIT;
+static spinlock_t done_lock = SPINLOCK_INIT("done");
 
 static u32 req_bytes(const struct blk_req *req)
 {
@@ -330,7 +330,7 @@ int blk_flush(struct blkdev *dev)
 
 void blk_disk_init(struct blkdev *disk)
 {
-	disk->lock = (spinlock_t)SPINLOCK_INIT;
+	spin_lock_init(&disk->lock, "disk");
 	list_init(&disk->queue);
 	ktimer_init(&disk->poller, poller_fn, disk);
 	if (disk->polled)

@@ -13,7 +13,7 @@
 static struct blk_slot slots[BLK_SLOTS];
 static struct blk_slot *free_list; /* [slot_lock] */
 static unsigned nfree;             /* [slot_lock] */
-static spinlock_t slot_lock = SPINLOCK_INIT;
+static spinlock_t slot_lock = SPINLOCK_INIT("slot");
 
 int blk_slots_init(void)
 {

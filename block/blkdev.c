@@ -12,7 +12,7 @@
 #include "lib/string.h"
 
 static struct blkdev *head;           /* [reg_lock] writers */
-static spinlock_t reg_lock = SPINLOCK_INIT;
+static spinlock_t reg_lock = SPINLOCK_INIT("reg");
 
 void blkdev_add(struct blkdev *dev)
 {

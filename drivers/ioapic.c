@@ -31,7 +31,7 @@ struct ioapic {
 
 static struct ioapic ioapics[MAX_IOAPICS];
 static unsigned nr_ioapics;
-static spinlock_t ioapic_lock = SPINLOCK_INIT; /* register index/window pairs */
+static spinlock_t ioapic_lock = SPINLOCK_INIT("ioapic"); /* register index/window pairs */
 
 static u32 io_read(struct ioapic *io, u32 reg)
 {

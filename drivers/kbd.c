@@ -146,8 +146,13 @@ void kbd_init(void)
 /* Move the decoded bytes of the last scan code to the ring. */
 static void kbd_flush_pending(void)
 {
-	while (kbd.next < kbd.npending)
-		ring_put(&rx_ring, (u8)kbd.pending[kbd.next++]);
+	while (kbd.next < kbd.npending) {
+		u8 c = (u8)kbd.pending[kbd.next++];
+
+		if (c == CONSOLE_CTRL_C && console_interrupt())
+			continue; /* it stopped the running command */
+		ring_put(&rx_ring, c);
+	}
 }
 
 static enum irq_result kbd_irq(void *arg)

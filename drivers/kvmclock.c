@@ -66,7 +66,7 @@ struct kvmclock_slot {
 _Static_assert(sizeof(struct kvmclock_slot) == KVMCLOCK_SLOT_SIZE, "one cache line per CPU");
 _Static_assert(CONFIG_MAX_CPUS * KVMCLOCK_SLOT_SIZE <= 4096, "the records fit one page");
 
-static spinlock_t init_lock = SPINLOCK_INIT; /* serialises kvmclock_init() */
+static spinlock_t init_lock = SPINLOCK_INIT("init"); /* serialises kvmclock_init() */
 static struct kvmclock_slot *slots;          /* [I] the page of records */
 static u32 system_time_msr;                  /* [I] */
 static bool host_stable;                     /* [I] STABLE_BIT offered */

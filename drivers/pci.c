@@ -46,7 +46,7 @@ extern const struct pci_driver *const __stop_pci_drivers[];
 static struct pci_dev devs[PCI_MAX_DEVS];
 static unsigned ndevs;
 static u64 buses_seen[4];
-static spinlock_t pci_lock = SPINLOCK_INIT; /* the 0xCF8/0xCFC pair, ecam.map */
+static spinlock_t pci_lock = SPINLOCK_INIT("pci"); /* the 0xCF8/0xCFC pair, ecam.map */
 
 #define ECAM_BUS_BYTES (1u << 20)
 

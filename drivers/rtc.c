@@ -55,7 +55,7 @@
 #define RTC_UIP_POLLS 100000
 #define RTC_READ_TRIES 8
 
-static spinlock_t cmos_lock = SPINLOCK_INIT; /* protects the index/data port pair */
+static spinlock_t cmos_lock = SPINLOCK_INIT("cmos"); /* protects the index/data port pair */
 static bool rtc_warned_battery, rtc_warned_garbage;
 
 /* One register, with NMI masked while the index is set.  cmos_lock held. */

@@ -117,8 +117,10 @@ static enum irq_result serial_irq(void *arg)
 	int c;
 
 	while (!ring_full(&rx_ring) && (c = serial_poll()) >= 0) {
-		ring_put(&rx_ring, (u8)c);
 		any = true;
+		if (c == CONSOLE_CTRL_C && console_interrupt())
+			continue; /* it stopped the running command */
+		ring_put(&rx_ring, (u8)c);
 	}
 	if (ring_full(&rx_ring)) {
 		/* Leave the rest in the UART: the sender is held back, nothing is lost. */

@@ -34,6 +34,15 @@
 #define CONFIG_SHELL_HISTORY 32
 #endif
 
+/*
+ * Lock checks (kernel/spinlock.h): owner, recursion, interrupt state and
+ * declared order, panicking with the lock's name.  On by default; a
+ * release build may turn them off with -DCONFIG_LOCK_DEBUG=0.
+ */
+#ifndef CONFIG_LOCK_DEBUG
+#define CONFIG_LOCK_DEBUG 1
+#endif
+
 /* isa-debug-exit port used by the boot tests to leave QEMU. */
 #define DEBUG_EXIT_PORT 0xf4
 #define DEBUG_EXIT_PASS 0x10 /* QEMU exits with (0x10 << 1) | 1 = 33 */

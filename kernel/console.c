@@ -9,6 +9,7 @@
  * sleeps on a wait queue that the handlers wake (console_input_ready()).
  */
 #include "kernel/console.h"
+#include "kernel/lock_order.h"
 #include "drivers/kbd.h"
 #include "drivers/serial.h"
 #include "drivers/vga.h"
@@ -22,7 +23,7 @@ KPARAM(console, "console", "serial|vga", "use only this console (default: both)"
 
 static bool use_serial = true, use_vga = true;
 static volatile bool shell_active;
-static spinlock_t console_lock = SPINLOCK_INIT; /* serialises device output */
+static spinlock_t console_lock = SPINLOCK_INIT_RANKED("console", LOCK_RANK_CONSOLE); /* serialises device output */
 
 void console_init(void)
 {
@@ -93,6 +94,23 @@ void console_enable_irq(void)
 	serial = !use_serial || serial_enable_irq() == 0;
 	kbd = !use_vga || kbd_enable_irq() == 0;
 	input_irq = serial && kbd;
+}
+
+static struct task *volatile console_fg; /* [a] the task running a command */
+
+void console_set_foreground(struct task *t)
+{
+	__atomic_store_n(&console_fg, t, __ATOMIC_RELEASE);
+}
+
+bool console_interrupt(void)
+{
+	struct task *t = __atomic_load_n(&console_fg, __ATOMIC_ACQUIRE);
+
+	if (!t)
+		return false;
+	task_interrupt(t);
+	return true;
 }
 
 void console_input_ready(void)

@@ -24,6 +24,19 @@ void console_write(const char *buf, size_t len);
 void console_enable_irq(void);
 /* Called by an input device's IRQ handler when bytes arrived. */
 void console_input_ready(void);
+
+struct task;
+/*
+ * Ctrl-C.  While a console command runs, the shell names its task as the
+ * console's foreground task; an input driver that receives Ctrl-C (byte 3)
+ * calls console_interrupt(), which interrupts that task (task_interrupt())
+ * and returns true: the byte is consumed.  With no foreground task it
+ * returns false and the byte is input like any other (the line editor
+ * cancels the line).  Any context.
+ */
+#define CONSOLE_CTRL_C 0x03
+void console_set_foreground(struct task *t);
+bool console_interrupt(void);
 /*
  * console_write() without the lock, for the panic report only: the other
  * CPUs are stopped by then, perhaps while holding it.

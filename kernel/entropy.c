@@ -19,7 +19,7 @@
 
 static struct entropy_source *sources[ENTROPY_MAX_SOURCES];
 static unsigned nsources;
-static spinlock_t entropy_lock = SPINLOCK_INIT; /* sources, nsources */
+static spinlock_t entropy_lock = SPINLOCK_INIT("entropy"); /* sources, nsources */
 
 int entropy_register(struct entropy_source *src)
 {

@@ -28,7 +28,7 @@ struct isa_route {
 static struct irq_action *chains[256];
 static u8 next_vector = IRQ_VECTOR_FIRST;
 static u64 spurious;
-static spinlock_t irq_lock = SPINLOCK_INIT; /* chains (writers), next_vector */
+static spinlock_t irq_lock = SPINLOCK_INIT("irq"); /* chains (writers), next_vector */
 
 /* ISA IRQs are edge-triggered, active high, on the GSI of the same number,
  * unless the MADT says otherwise; a PC without an MADT still has the PIT on

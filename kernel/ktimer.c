@@ -124,7 +124,7 @@ static void timer_softirq(void)
 void ktimer_subsystem_init(void)
 {
 	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++) {
-		cpu_timers[c].lock = (spinlock_t)SPINLOCK_INIT;
+		spin_lock_init(&cpu_timers[c].lock, "ktimer");
 		timerq_init(&cpu_timers[c].q);
 	}
 	softirq_register(SOFTIRQ_TIMER, timer_softirq);

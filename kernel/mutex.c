@@ -12,7 +12,7 @@
 
 void mutex_init(struct mutex *m, const char *name)
 {
-	m->lock = (spinlock_t)SPINLOCK_INIT;
+	spin_lock_init(&m->lock, "mutex");
 	m->owner = NULL;
 	m->name = name;
 	m->contended = 0;

@@ -18,6 +18,9 @@
 struct task;
 struct regs;
 
+/* Most spinlocks one CPU may hold at once (lock debugging). */
+#define LOCK_HELD_MAX 16
+
 enum cpu_state { CPU_OFFLINE, CPU_STARTING, CPU_ONLINE, CPU_FAILED };
 
 struct percpu {
@@ -38,6 +41,8 @@ struct percpu {
 	struct regs *irq_regs;    /* [L] frame of the interrupted code, in a handler */
 	u64 last_tick_ns;         /* [a] watchdog: when the tick last ran */
 	u64 irqoff_since;         /* [a] watchdog: 0 or when interrupts went off */
+	const void *locks_held[LOCK_HELD_MAX]; /* [L] spinlocks held, innermost last (debug) */
+	unsigned nlocks_held;     /* [L] */
 };
 
 extern struct percpu percpu_area[CONFIG_MAX_CPUS];

@@ -17,6 +17,7 @@
  * handler may log.
  */
 #include "kernel/printk.h"
+#include "kernel/lock_order.h"
 #include "config.h"
 #include "kernel/console.h"
 #include "kernel/cpu.h"
@@ -41,7 +42,7 @@ static struct {
 	u64 dropped;
 	struct dmesg_slot slots[DMESG_MSGS];
 	char text[DMESG_BYTES];
-} dmesg = { .lock = SPINLOCK_INIT };
+} dmesg = { .lock = SPINLOCK_INIT_RANKED("dmesg", LOCK_RANK_DMESG) };
 
 static struct dmesg_slot *slot_of(u64 seq)
 {

@@ -16,6 +16,7 @@
  * sched_irq_exit() after the EOI, or in preempt_enable()/spin_unlock().
  */
 #include "kernel/sched.h"
+#include "kernel/lock_order.h"
 #include "compiler.h"
 #include "errno.h"
 #include "kernel/irq.h"
@@ -43,7 +44,7 @@ void task_start(struct task *prev);
 static struct rq rqs[CONFIG_MAX_CPUS];
 static struct task boot_tasks[CONFIG_MAX_CPUS]; /* each CPU's idle task */
 static struct list_head task_list = LIST_HEAD_INIT(task_list);
-static spinlock_t task_list_lock = SPINLOCK_INIT; /* task_list, next_pid */
+static spinlock_t task_list_lock = SPINLOCK_INIT("task_list"); /* task_list, next_pid */
 static int next_pid = 1;
 static bool sched_ready;
 
@@ -328,28 +329,68 @@ struct sleeper {
 	volatile bool done;
 };
 
+/* The sleeper may return the moment done is seen: touch nothing after it. */
 static void sleep_expired(struct ktimer *tm, void *arg)
 {
 	struct sleeper *s = arg;
+	struct task *t = s->task;
 
-	s->done = true;
-	task_wake(s->task);
+	__atomic_store_n(&s->done, true, __ATOMIC_RELEASE);
+	task_wake(t);
 }
 
-void sched_sleep_ns(u64 ns)
+static int sleep_common(u64 ns, bool interruptible)
 {
 	struct sleeper s = { task_current(), false };
 	struct ktimer tm;
+	int rc = 0;
 
 	ktimer_init(&tm, sleep_expired, &s);
 	ktimer_start(&tm, ns, 0);
 	for (;;) {
 		sched_set_blocked();
-		if (s.done)
+		if (__atomic_load_n(&s.done, __ATOMIC_ACQUIRE))
 			break;
+		if (interruptible && task_interrupted()) {
+			rc = -EINTR;
+			break;
+		}
 		schedule();
 	}
 	sched_set_running();
+	ktimer_cancel(&tm); /* a callback still running finishes before we return */
+	return rc;
+}
+
+void sched_sleep_ns(u64 ns)
+{
+	sleep_common(ns, false);
+}
+
+int sched_sleep_interruptible(u64 ns)
+{
+	return sleep_common(ns, true);
+}
+
+void task_interrupt(struct task *t)
+{
+	__atomic_store_n(&t->interrupted, true, __ATOMIC_RELEASE);
+	task_wake(t);
+}
+
+bool task_interrupted(void)
+{
+	struct task *t = task_current();
+
+	return t && __atomic_load_n(&t->interrupted, __ATOMIC_ACQUIRE);
+}
+
+void task_clear_interrupt(void)
+{
+	struct task *t = task_current();
+
+	if (t)
+		__atomic_store_n(&t->interrupted, false, __ATOMIC_RELEASE);
 }
 
 /* --------------------------------------------------------- lifecycle --- */
@@ -357,6 +398,7 @@ void sched_sleep_ns(u64 ns)
 static void task_init_common(struct task *t, const char *name, int affinity)
 {
 	strlcpy(t->name, name, sizeof(t->name));
+	spin_lock_init_ranked(&t->lock, "task", LOCK_RANK_TASK);
 	t->affinity = affinity;
 	t->state = TASK_RUNNING;
 	waitq_init(&t->exit_wait);
@@ -509,7 +551,7 @@ static enum irq_result ipi_resched(void *arg)
 void sched_init(void)
 {
 	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++) {
-		rqs[c].lock = (spinlock_t)SPINLOCK_INIT;
+		spin_lock_init_ranked(&rqs[c].lock, "runqueue", LOCK_RANK_RUNQUEUE);
 		list_init(&rqs[c].ready);
 	}
 	irq_request_vector(VECTOR_IPI_RESCHED, ipi_resched, NULL, "ipi-resched");

@@ -60,6 +60,7 @@ struct task {
 	u64 run_start;             /* [c] when it last got a CPU */
 	u64 switches;              /* [c] times it was switched in */
 	unsigned slice_ticks;      /* [c] ticks into its time slice */
+	volatile bool interrupted; /* [a] see task_interrupt() */
 	int exit_code;             /* [t] */
 	bool joined;               /* [t] */
 	struct waitq exit_wait;    /* joiners */
@@ -96,6 +97,20 @@ void sched_set_running(void);
 void sched_yield(void);
 /* Sleep at least @ns nanoseconds. */
 void sched_sleep_ns(u64 ns);
+/* The same, but 0 after the full time or -EINTR once the task is interrupted. */
+int sched_sleep_interruptible(u64 ns);
+
+/*
+ * Interruption — how Ctrl-C reaches a running command.  task_interrupt()
+ * (any context, IRQ handlers included) marks @t interrupted and wakes it
+ * if it sleeps; interruptible waits then return -EINTR and long loops see
+ * task_interrupted() and stop.  The mark stays until the owner clears it
+ * (the shell clears it before each command), so it is never missed.
+ */
+void task_interrupt(struct task *t);
+/* True when the current task has been interrupted (false outside a task). */
+bool task_interrupted(void);
+void task_clear_interrupt(void);
 
 void preempt_disable(void);
 void preempt_enable(void);

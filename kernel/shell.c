@@ -7,8 +7,9 @@
  * runs a line in a session, and the session's output goes back to the
  * console.  See kernel/shell_priv.h for how the core is split and why.
  *
- * The loop is polled: console_getc() waits for the next byte (keyboard or
- * serial), so the shell needs no interrupts and no tasks.  While it runs,
+ * console_getc() waits for the next byte (keyboard or serial).  A command
+ * runs as the console's foreground task: Ctrl-C typed meanwhile interrupts
+ * it (see console_interrupt() and task_interrupt()).  While it runs,
  * console_set_shell_active(true) keeps kernel messages off the screen (they
  * still go to dmesg) so they do not tear through the line being typed.
  *
@@ -24,6 +25,7 @@
 #include "kernel/shell_line.h"
 #include "kernel/shell_priv.h"
 #include "kernel/console.h"
+#include "kernel/sched.h"
 
 static struct shell_line shell_console_line;
 static bool shell_console_ready;
@@ -48,12 +50,28 @@ static enum shell_line_event shell_console_read(struct shell_line *sl)
 	return ev;
 }
 
+/*
+ * Run one command as the console's foreground task, so that Ctrl-C
+ * interrupts it (console_interrupt()): its waits return -EINTR and its
+ * loops stop, and the prompt comes back with "^C" on the line.
+ */
+static void shell_console_run(struct sh *sh, const char *line)
+{
+	task_clear_interrupt();
+	console_set_foreground(task_current());
+	shell_exec(sh, line);
+	console_set_foreground(NULL);
+	if (task_interrupted())
+		sh_write(sh, "^C\n", 3);
+	task_clear_interrupt();
+}
+
 static void shell_console_step(struct sh *sh, struct shell_line *sl)
 {
 	console_write("$ ", 2);
 	switch (shell_console_read(sl)) {
 	case SHELL_LINE_READY:
-		shell_exec(sh, shell_line_text(sl));
+		shell_console_run(sh, shell_line_text(sl));
 		break;
 	case SHELL_LINE_TOO_LONG:
 		sh_report_too_long(sh);

@@ -4,6 +4,7 @@
  * a wake-up from the timer and one from the last done() are alike.
  */
 #include "kernel/waitgroup.h"
+#include "kernel/lock_order.h"
 #include "errno.h"
 #include "kernel/ktimer.h"
 #include "kernel/panic.h"
@@ -12,7 +13,7 @@
 
 void waitgroup_init(struct waitgroup *wg)
 {
-	wg->lock = (spinlock_t)SPINLOCK_INIT;
+	spin_lock_init_ranked(&wg->lock, "waitgroup", LOCK_RANK_WAITGROUP);
 	wg->count = 0;
 	waitq_init(&wg->wait);
 }
@@ -44,35 +45,27 @@ s64 waitgroup_count(struct waitgroup *wg)
 	return READ_ONCE(wg->count);
 }
 
-static void wg_timeout(struct ktimer *t, void *arg)
+static bool wg_zero(void *arg)
 {
-	task_wake(arg);
+	return READ_ONCE(((struct waitgroup *)arg)->count) == 0;
+}
+
+static int wg_wait(struct waitgroup *wg, u64 timeout_ns, bool interruptible)
+{
+	int rc = interruptible ? waitq_wait_interruptible(&wg->wait, wg_zero, wg, timeout_ns)
+			       : waitq_wait_timeout(&wg->wait, wg_zero, wg, timeout_ns);
+
+	/* Wait out a done() that is still inside waitgroup_add(). */
+	spin_unlock_irqrestore(&wg->lock, spin_lock_irqsave(&wg->lock));
+	return rc;
 }
 
 int waitgroup_wait(struct waitgroup *wg, u64 timeout_ns)
 {
-	u64 deadline = timeout_ns ? time_ns() + timeout_ns : ~0ULL;
-	struct waitq_entry e;
-	struct ktimer timer;
-	int rc = 0;
+	return wg_wait(wg, timeout_ns, false);
+}
 
-	ktimer_init(&timer, wg_timeout, task_current());
-	if (timeout_ns)
-		ktimer_start(&timer, timeout_ns, 0);
-	for (;;) {
-		waitq_prepare(&wg->wait, &e);
-		if (READ_ONCE(wg->count) == 0)
-			break;
-		if (time_ns() >= deadline) {
-			rc = -ETIMEDOUT;
-			break;
-		}
-		schedule();
-		waitq_finish(&wg->wait, &e);
-	}
-	waitq_finish(&wg->wait, &e);
-	ktimer_cancel(&timer);
-	/* Wait out a done() that is still inside waitgroup_add(). */
-	spin_unlock_irqrestore(&wg->lock, spin_lock_irqsave(&wg->lock));
-	return rc;
+int waitgroup_wait_interruptible(struct waitgroup *wg, u64 timeout_ns)
+{
+	return wg_wait(wg, timeout_ns, true);
 }

@@ -24,6 +24,9 @@ void waitgroup_add(struct waitgroup *wg, s64 n);
 void waitgroup_done(struct waitgroup *wg);
 /* Wait until the count is 0: 0, or -ETIMEDOUT after @timeout_ns (0: no limit). */
 int waitgroup_wait(struct waitgroup *wg, u64 timeout_ns);
+/* The same, and -EINTR when the task is interrupted (Ctrl-C); the work
+ * still in flight must then be waited out or cancelled by the caller. */
+int waitgroup_wait_interruptible(struct waitgroup *wg, u64 timeout_ns);
 s64 waitgroup_count(struct waitgroup *wg);
 
 #endif

@@ -42,7 +42,7 @@ struct wd_cpu {
 
 static struct wd_cpu wd[CONFIG_MAX_CPUS];
 static u64 last_scan_ns;
-static spinlock_t scan_lock = SPINLOCK_INIT; /* one scanner at a time */
+static spinlock_t scan_lock = SPINLOCK_INIT("scan"); /* one scanner at a time */
 
 static void wd_print(const char *line, void *arg)
 {

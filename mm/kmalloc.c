@@ -15,6 +15,7 @@
 #include "errno.h"
 #include "kernel/panic.h"
 #include "kernel/spinlock.h"
+#include "kernel/lock_order.h"
 #include "lib/alloc.h"
 #include "lib/string.h"
 #include "mm/page_alloc.h"
@@ -23,7 +24,7 @@
 
 static struct pool kpool;
 static bool kpool_ready;
-static spinlock_t kmalloc_lock = SPINLOCK_INIT; /* kpool, kpool_ready */
+static spinlock_t kmalloc_lock = SPINLOCK_INIT_RANKED("kmalloc", LOCK_RANK_KMALLOC); /* kpool, kpool_ready */
 
 static void *slab_alloc(void *ctx)
 {

@@ -13,6 +13,7 @@
 #include "mm/page_alloc.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
+#include "kernel/lock_order.h"
 #include "kernel/spinlock.h"
 #include "lib/string.h"
 #include "mm/addr.h"
@@ -24,7 +25,7 @@
 
 static struct buddy buddy;
 static bool buddy_ready;
-static spinlock_t page_lock = SPINLOCK_INIT; /* buddy */
+static spinlock_t page_lock = SPINLOCK_INIT_RANKED("page", LOCK_RANK_PAGE); /* buddy */
 
 /* Hand the usable RAM in [lo, hi) to the buddy. */
 static void add_ranges(u64 lo, u64 hi)

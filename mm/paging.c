@@ -20,6 +20,7 @@
 #include "config.h"
 #include "errno.h"
 #include "kernel/printk.h"
+#include "kernel/lock_order.h"
 #include "kernel/smp.h"
 #include "kernel/spinlock.h"
 #include "kernel/x86.h"
@@ -44,7 +45,7 @@ extern char __boot_start[], __text_start[], __text_end[], __rodata_start[], __ro
 static u64 *kernel_pml4;
 static bool nx_enabled;
 static u64 mmio_next = VA_MMIO;
-static spinlock_t paging_lock = SPINLOCK_INIT; /* the tables, mmio_next */
+static spinlock_t paging_lock = SPINLOCK_INIT_RANKED("paging", LOCK_RANK_PAGING); /* the tables, mmio_next */
 
 static unsigned pt_index(u64 va, int level)
 {

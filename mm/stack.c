@@ -23,7 +23,7 @@
 static u64 slot_map[SLOTS / 64];
 static char slot_name[SLOTS][STACK_NAME_MAX];
 static unsigned slots_used;
-static spinlock_t stack_lock = SPINLOCK_INIT; /* slot_map, slot_name, slots_used */
+static spinlock_t stack_lock = SPINLOCK_INIT("stack"); /* slot_map, slot_name, slots_used */
 
 static int slot_take(const char *name)
 {

@@ -227,7 +227,7 @@ static int vblk_probe(struct pci_dev *pdev)
 
 	if (!b)
 		return -ENOMEM;
-	b->vq_lock = (spinlock_t)SPINLOCK_INIT;
+	spin_lock_init(&b->vq_lock, "virtio-blk");
 	rc = virtio_pci_setup(&b->vp, pdev, F_RO | F_BLK_SIZE | F_FLUSH);
 	if (!rc)
 		rc = virtio_pci_queue(&b->vp, &b->q, 0, QUEUE_MAX);

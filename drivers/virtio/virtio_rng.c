@@ -128,7 +128,7 @@ static int rng_probe(struct pci_dev *pdev)
 	if (rc)
 		goto out_free;
 	mutex_init(&r->lock, "virtio-rng");
-	r->vq_lock = (spinlock_t)SPINLOCK_INIT;
+	spin_lock_init(&r->vq_lock, "virtio-rng");
 	qs[0] = &r->q;
 	virtio_pci_irq(&r->vp, qs, 1, rng_on_queue, r, "virtio-rng");
 	virtio_pci_ready(&r->vp);

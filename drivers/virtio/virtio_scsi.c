@@ -484,7 +484,7 @@ static int vscsi_probe(struct pci_dev *pdev)
 
 	if (!h)
 		return -ENOMEM;
-	h->vq_lock = (spinlock_t)SPINLOCK_INIT;
+	spin_lock_init(&h->vq_lock, "virtio-scsi");
 	rc = setup(h, pdev);
 	if (!rc)
 		rc = check_config(h, &max_target);

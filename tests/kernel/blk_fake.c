@@ -296,7 +296,7 @@ static struct fake *fake_new(u64 sectors, unsigned ring, bool irq_like, bool rea
 	memset(f->mem, 0, FAKE_SECTOR); /* no partition table unless one is written */
 	f->ring_size = ring;
 	f->irq_like = irq_like;
-	f->lock = (spinlock_t)SPINLOCK_INIT;
+	spin_lock_init(&f->lock, "blk-fake");
 	f->bad_sector = FAKE_NO_SECTOR;
 	ktimer_init(&f->irq_timer, fake_irq_timer, f);
 	strlcpy(f->disk.model, irq_like ? "test fake, interrupt-like" : "test fake, polled",

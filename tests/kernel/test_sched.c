@@ -152,7 +152,7 @@ KTEST(sync, mutex_increments_are_exact)
 
 #define VECTOR_TEST 0xE8
 
-static spinlock_t shared_lock = SPINLOCK_INIT;
+static spinlock_t shared_lock = SPINLOCK_INIT("shared");
 static volatile u64 irq_side, task_side;
 
 static enum irq_result test_irq(void *arg)
