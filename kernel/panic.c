@@ -25,6 +25,7 @@
 #include "kernel/smp.h"
 #include "kernel/x86.h"
 #include "lib/format.h"
+#include "lib/list.h"
 #include "lib/string.h"
 #include "mm/paging.h"
 
@@ -179,4 +180,11 @@ __noreturn __noinline void panic(const char *fmt, ...)
 	r.ss = ss;
 	va_start(ap, fmt);
 	panic_report(&r, fmt, ap);
+}
+
+/* lib/list.h found a list whose links do not agree: memory was corrupted. */
+void list_corrupted(const struct list_head *node, const char *what)
+{
+	panic("list corruption at %p: %s (next %p, prev %p)", (const void *)node, what,
+	      (const void *)node->next, (const void *)node->prev);
 }

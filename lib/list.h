@@ -12,8 +12,15 @@
  *  - A head must be initialised (list_init() or LIST_HEAD_INIT) before use.
  *  - A node is on at most one list at a time through one list_head; an
  *    object on several lists embeds several list_heads.
- *  - list_del() leaves the removed node pointing to itself, so deleting it
- *    again is harmless and list_empty() on the node reports "unlinked".
+ *  - list_del() poisons the removed node: its links become non-canonical
+ *    addresses, so following them after the delete faults at once instead of
+ *    walking freed memory.  list_del_init() leaves the node self-linked
+ *    instead, for code that deletes a node twice or asks list_empty() of a
+ *    node whether it is linked.
+ *  - Deleting checks the neighbours first: a node whose neighbours do not
+ *    point back at it, or one already deleted, is corruption, reported
+ *    through list_corrupted() (the kernel panics with the node's address;
+ *    host tests fail) before anything more is overwritten.
  *  - Removing the current node while walking needs list_for_each_safe() /
  *    list_for_each_entry_safe(); removing any other node during a walk does
  *    not work with either form.
@@ -30,6 +37,14 @@ struct list_head {
 	struct list_head *next;
 	struct list_head *prev;
 };
+
+/* What a deleted node's links hold: non-canonical, so any use faults. */
+#define LIST_POISON_NEXT ((struct list_head *)0xdead000000000100ULL)
+#define LIST_POISON_PREV ((struct list_head *)0xdead000000000200ULL)
+
+/* Report a corrupted list around @node (@what says how); never returns.
+ * Provided by the environment: kernel/panic.c, and the host test runner. */
+__noreturn void list_corrupted(const struct list_head *node, const char *what);
 
 /* Static initialiser: struct list_head h = LIST_HEAD_INIT(h); */
 #define LIST_HEAD_INIT(name) { &(name), &(name) }
@@ -62,11 +77,29 @@ static inline void list_add_tail(struct list_head *node, struct list_head *head)
 	list_link_(node, head->prev, head);
 }
 
-/* Unlink @node from whatever list holds it and leave it self-linked. */
-static inline void list_del(struct list_head *node)
+/* Take @node out of its list after checking that its neighbours agree. */
+static inline void list_unlink_(struct list_head *node)
 {
+	if (node->next == LIST_POISON_NEXT || node->prev == LIST_POISON_PREV)
+		list_corrupted(node, "deleted twice");
+	if (node->next->prev != node || node->prev->next != node)
+		list_corrupted(node, "neighbours do not point back at it");
 	node->prev->next = node->next;
 	node->next->prev = node->prev;
+}
+
+/* Unlink @node from whatever list holds it and poison its links. */
+static inline void list_del(struct list_head *node)
+{
+	list_unlink_(node);
+	node->next = LIST_POISON_NEXT;
+	node->prev = LIST_POISON_PREV;
+}
+
+/* Unlink @node and leave it self-linked (an empty list of its own). */
+static inline void list_del_init(struct list_head *node)
+{
+	list_unlink_(node);
 	list_init(node);
 }
 
@@ -85,13 +118,13 @@ static inline bool list_is_singular(const struct list_head *head)
 /* Move @node from its list to the front / back of @head. */
 static inline void list_move(struct list_head *node, struct list_head *head)
 {
-	list_del(node);
+	list_unlink_(node);
 	list_add(node, head);
 }
 
 static inline void list_move_tail(struct list_head *node, struct list_head *head)
 {
-	list_del(node);
+	list_unlink_(node);
 	list_add_tail(node, head);
 }
 

@@ -73,13 +73,30 @@ KTEST(list, del_leaves_node_unlinked)
 	list_add_tail(&items[0].node, &head);
 	list_add_tail(&items[1].node, &head);
 	list_add_tail(&items[2].node, &head);
-	list_del(&items[1].node);
+	list_del_init(&items[1].node);
 	KT_EXPECT(list_is(&head, want, 2));
 	KT_EXPECT(list_empty(&items[1].node));
-	list_del(&items[1].node); /* deleting twice is harmless */
+	list_del_init(&items[1].node); /* self-linked: deleting again is harmless */
 	KT_EXPECT(list_is(&head, want, 2));
 	list_del(&items[0].node);
 	list_del(&items[2].node);
+	KT_EXPECT(list_empty(&head));
+}
+
+/* A deleted node is poisoned, so a use after the delete faults at once. */
+KTEST(list, del_poisons_the_node)
+{
+	struct list_head head;
+
+	items_init();
+	list_init(&head);
+	list_add_tail(&items[0].node, &head);
+	list_add_tail(&items[1].node, &head);
+	list_del(&items[0].node);
+	KT_EXPECT(items[0].node.next == LIST_POISON_NEXT);
+	KT_EXPECT(items[0].node.prev == LIST_POISON_PREV);
+	KT_EXPECT(head.next == &items[1].node && items[1].node.prev == &head);
+	list_del(&items[1].node);
 	KT_EXPECT(list_empty(&head));
 }
 
