@@ -12,8 +12,12 @@
  * locks of its own (dmesg, console) and must not trip over the broken state.
  */
 #include "kernel/spinlock.h"
+#include "errno.h"
 #include "kernel/panic.h"
 #include "kernel/smp.h"
+#include "kernel/lock_order.h"
+#include "kernel/shell.h"
+#include "lib/string.h"
 
 #if CONFIG_LOCK_DEBUG
 
@@ -27,7 +31,7 @@ static bool checking(void)
 static __noreturn void lock_bug(const spinlock_t *l, const char *what)
 {
 	lock_checks_off = true;
-	panic("spinlock '%s': %s (cpu %u)", l->name ? l->name : "?", what, this_cpu()->cpu);
+	panic("spinlock '%s': %s", l->name ? l->name : "?", what);
 }
 
 static void check_order(const struct percpu *pc, const spinlock_t *l)
@@ -38,9 +42,8 @@ static void check_order(const struct percpu *pc, const spinlock_t *l)
 		if (h->rank && h->rank >= l->rank) {
 			lock_checks_off = true;
 			panic("spinlock '%s' (rank %u) taken while holding '%s' (rank %u): "
-			      "against the order in kernel/lock_order.h (cpu %u)",
-			      l->name ? l->name : "?", l->rank, h->name ? h->name : "?", h->rank,
-			      pc->cpu);
+			      "against the order in kernel/lock_order.h",
+			      l->name ? l->name : "?", l->rank, h->name ? h->name : "?", h->rank);
 		}
 	}
 }
@@ -109,5 +112,38 @@ bool spin_held(const spinlock_t *l)
 {
 	return l->locked && l->owner == this_cpu()->cpu + 1;
 }
+
+
+/*
+ * _lockbug KIND — commit one lock misuse on purpose, so that the system
+ * tests see each check panic with the lock's name.  Hidden from `help`.
+ */
+static spinlock_t bug_lock = SPINLOCK_INIT("lockbug");
+static spinlock_t bug_inner = SPINLOCK_INIT_RANKED("lockbug-inner", LOCK_RANK_WAITQ);
+static spinlock_t bug_outer = SPINLOCK_INIT_RANKED("lockbug-outer", LOCK_RANK_TASK);
+
+static int cmd_lockbug(struct sh *sh, int argc, char **argv)
+{
+	const char *kind = argv[1];
+
+	if (!strcmp(kind, "recursion")) {
+		spin_lock(&bug_lock);
+		spin_lock(&bug_lock);
+	} else if (!strcmp(kind, "unheld")) {
+		preempt_count_inc(); /* what spin_unlock() gives back */
+		spin_unlock(&bug_lock);
+	} else if (!strcmp(kind, "irq")) {
+		spin_unlock_irqrestore(&bug_lock, spin_lock_irqsave(&bug_lock));
+		spin_lock(&bug_lock); /* interrupts are on here */
+	} else if (!strcmp(kind, "order")) {
+		spin_lock(&bug_outer);
+		spin_lock(&bug_inner);
+	} else {
+		return -EINVAL;
+	}
+	return sh_error(sh, "the check did not fire");
+}
+SHELL_CMD("_lockbug", "recursion|unheld|irq|order", "provoke a lock misuse (tests)", 1, 1,
+	  cmd_lockbug);
 
 #endif
