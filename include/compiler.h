@@ -24,8 +24,21 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
+/*
+ * MIN and MAX evaluate each argument exactly once: an argument that reads
+ * shared memory (READ_ONCE of a ring's head, a device register) must not be
+ * read twice, once for the comparison and again for the result — the
+ * second read may see a newer value than the one that was compared.
+ * (That double read once let the serial ring copy a whole typed line into a
+ * one-byte buffer on the shell's stack.)  Use MIN_CONST/MAX_CONST where a
+ * constant expression is needed (array sizes, static initialisers).
+ */
+#define MIN(a, b) __extension__({ __typeof__(a) min_a_ = (a); __typeof__(b) min_b_ = (b); \
+				 min_a_ < min_b_ ? min_a_ : min_b_; })
+#define MAX(a, b) __extension__({ __typeof__(a) max_a_ = (a); __typeof__(b) max_b_ = (b); \
+				 max_a_ > max_b_ ? max_a_ : max_b_; })
+#define MIN_CONST(a, b) ((a) < (b) ? (a) : (b))
+#define MAX_CONST(a, b) ((a) > (b) ? (a) : (b))
 #define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
 #define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
 #define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a) - 1)) == 0)

@@ -67,7 +67,8 @@ size_t ring_write(struct ring *r, const void *src, size_t len)
 size_t ring_peek_bytes(const struct ring *r, void *dst, size_t len)
 {
 	u32 tail = r->tail;
-	size_t n = MIN(len, (size_t)(u32)(READ_ONCE(r->head) - tail));
+	u32 avail = READ_ONCE(r->head) - tail; /* read the producer's head once */
+	size_t n = MIN(len, (size_t)avail);
 
 	barrier();
 	ring_copy_out(r, tail, dst, n);
