@@ -22,7 +22,10 @@ KCFLAGS := $(COMMON_CFLAGS) --target=x86_64-none-elf -ffreestanding \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -O2 \
 	-fno-asynchronous-unwind-tables -DNOS_KERNEL $(EXTRA_CFLAGS)
 
-HOSTCFLAGS := $(COMMON_CFLAGS) -O1 -fno-omit-frame-pointer \
+# The host shim's headers shadow the kernel headers of the same path
+# (tests/unit/shim/kernel/spinlock.h for "kernel/spinlock.h"): -iquote
+# directories are searched in order, after the including file's own.
+HOSTCFLAGS := -iquote tests/unit/shim $(COMMON_CFLAGS) -O1 -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -DNOS_HOST
 
 NASMFLAGS := -f elf64 -g -F dwarf -w+all -I include/ -I boot/ -I kernel/
@@ -41,17 +44,29 @@ BLK_SRCS    := $(wildcard block/*.c)
 KTEST_SRCS  := $(filter-out tests/unit/main.c tests/unit/host_%.c, \
 		 $(wildcard tests/unit/*.c)) $(wildcard tests/kernel/*.c)
 
-KSRCS := $(BOOT_SRCS) $(LIB_SRCS) $(MM_SRCS) $(KERN_SRCS) $(DRV_SRCS) $(BLK_SRCS) $(KTEST_SRCS)
+# KTESTS=0 leaves the boot tests out of the kernel (they are most of its
+# code); `selftest` then says the kernel was built without them.  The
+# choice is remembered in out/build-options, so switching it relinks.
+KTESTS ?= 1
+$(if $(filter-out 0 1,$(KTESTS)),$(error KTESTS must be 0 or 1, not '$(KTESTS)'))
+BUILD_OPTIONS := out/build-options
+$(shell mkdir -p out && { echo 'KTESTS=$(KTESTS)' | cmp -s - $(BUILD_OPTIONS) \
+	|| echo 'KTESTS=$(KTESTS)' > $(BUILD_OPTIONS); })
+
+KSRCS := $(BOOT_SRCS) $(LIB_SRCS) $(MM_SRCS) $(KERN_SRCS) $(DRV_SRCS) $(BLK_SRCS) \
+	 $(if $(filter 1,$(KTESTS)),$(KTEST_SRCS))
 KOBJS := $(patsubst %,out/k/%.o,$(KSRCS))
 
-# Host unit tests: lib/ C sources (never the assembly), the pure-logic kernel
-# sources listed here, and every test file.
+# Host unit tests: lib/ C sources (never the assembly), the kernel sources
+# listed here (pure logic, and code that runs over the host shim), the shim
+# and every test file.
 UNIT_KERNEL_SRCS := $(wildcard drivers/virtio/virtqueue.c drivers/pci_parse.c drivers/scsi.c block/mbr.c kernel/timerq.c kernel/shell_line.c kernel/shell_parse.c kernel/shell_exec.c kernel/params.c mm/buddy.c mm/pool.c drivers/acpi_tables.c)
-UNIT_SRCS := $(filter %.c,$(LIB_SRCS)) $(UNIT_KERNEL_SRCS) $(wildcard tests/unit/*.c)
+UNIT_KERNEL_SRCS += $(wildcard block/blk.c block/blkdev.c block/blk_slot.c block/part.c boot/mb2.c)
+UNIT_SRCS := $(filter %.c,$(LIB_SRCS)) $(UNIT_KERNEL_SRCS) $(wildcard tests/unit/*.c tests/unit/shim/*.c)
 UNIT_OBJS := $(patsubst %,out/host/%.o,$(UNIT_SRCS))
 UNIT_BIN  := out/unit-tests
 
-.PHONY: all clean deps run debug test unit selftest systest bench check-tools iso
+.PHONY: all clean deps run debug test unit selftest systest stress bench check-tools iso
 all: $(ISO) $(KERNEL)
 
 # -------------------------------------------------------- pattern rules ----
@@ -94,6 +109,9 @@ $(KERNEL): out/kernel.pass1.elf out/k/out/ksyms.asm.o
 	@scripts/gen-ksyms.sh out/kernel.pass1.elf | cmp -s - <(scripts/gen-ksyms.sh $@) \
 		|| { echo "ksyms: text moved between link passes" >&2; rm -f $@; exit 1; }
 
+out/kernel.pass1.elf out/k/kernel/selftest.c.o: $(BUILD_OPTIONS)
+out/k/kernel/selftest.c.o: KCFLAGS += -DNOS_KTESTS=$(KTESTS)
+
 out/k/out/%.asm.o: out/%.asm
 	@mkdir -p $(dir $@)
 	$(Q)$(NASM) $(NASMFLAGS) $< -o $@
@@ -131,6 +149,12 @@ selftest: check-tools all
 
 systest: check-tools all
 	$(PYTHON) -m pytest -q tests/system
+
+# Boot after boot across -smp 1..8, typing at the first prompt; fails on
+# any panic with that boot's serial log (tests/system/test_stress.py).
+stress: check-tools all
+	NOS_STRESS_BOOTS=$${NOS_STRESS_BOOTS:-200} $(PYTHON) -m pytest -q -s -m stress \
+		tests/system/test_stress.py
 
 test: check-tools
 	$(MAKE) unit

@@ -6,7 +6,9 @@
  * on an 8-byte boundary, ending with a tag of type 0.  A size that would
  * run past the block or is smaller than a tag header ends the walk: the boot
  * loader is trusted to be a boot loader, not to be bug-free.  Unknown tags
- * are counted and skipped.
+ * are counted and skipped.  A string that does not fit its copy is cut, and
+ * the cut is reported, never silent: a word dropped from the command line
+ * would otherwise be a parameter that was simply never there.
  */
 #include "boot/mb2.h"
 #include "compiler.h"
@@ -39,14 +41,17 @@ struct mb2_raw_mmap_entry {
 
 struct boot_info boot_info;
 
-static void copy_string(char *dst, size_t size, const struct mb2_tag *tag)
+/* Copy the string of @tag (@what, for the warning) into @dst, @size bytes. */
+static void copy_string(char *dst, size_t size, const struct mb2_tag *tag, const char *what)
 {
-	size_t n = tag->size - sizeof(*tag);
+	size_t len = strnlen((const char *)(tag + 1), tag->size - sizeof(*tag));
+	size_t n = MIN(len, size - 1);
 
-	if (n >= size)
-		n = size - 1;
 	memcpy(dst, tag + 1, n);
 	dst[n] = '\0';
+	if (n < len)
+		pr_warn("mb2: %s is %zu bytes, only %zu kept: the last %zu bytes are dropped",
+			what, len, n, len - n);
 }
 
 static void parse_mmap(const struct mb2_tag *tag)
@@ -85,10 +90,10 @@ static void parse_tag(const struct mb2_tag *tag)
 {
 	switch (tag->type) {
 	case TAG_CMDLINE:
-		copy_string(boot_info.cmdline, sizeof(boot_info.cmdline), tag);
+		copy_string(boot_info.cmdline, sizeof(boot_info.cmdline), tag, "the command line");
 		break;
 	case TAG_LOADER_NAME:
-		copy_string(boot_info.loader, sizeof(boot_info.loader), tag);
+		copy_string(boot_info.loader, sizeof(boot_info.loader), tag, "the boot loader's name");
 		break;
 	case TAG_MMAP:
 		parse_mmap(tag);

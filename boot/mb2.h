@@ -5,6 +5,11 @@
  * subsystems need, so nothing depends on the boot loader's memory after it:
  * the command line, the boot loader's name, the memory map and the ACPI
  * RSDP (from the "new" tag when present, else the "old" one).
+ *
+ * The command line is kept up to MB2_CMDLINE_MAX - 1 bytes, far more than
+ * the parameter parser reads (kernel/params.h), so that the parser sees an
+ * over-long line and says so instead of words vanishing here.  A string
+ * longer still is cut with a warning in dmesg naming how much was dropped.
  */
 #ifndef NOS_MB2_H
 #define NOS_MB2_H
@@ -13,6 +18,7 @@
 
 #define MB2_BOOTLOADER_MAGIC 0x36D76289
 #define MB2_MMAP_MAX 64
+#define MB2_CMDLINE_MAX 4096
 
 enum mb2_mem_type {
 	MB2_MEM_AVAILABLE = 1,
@@ -29,7 +35,7 @@ struct mb2_mmap_entry {
 };
 
 struct boot_info {
-	char cmdline[1024];
+	char cmdline[MB2_CMDLINE_MAX];
 	char loader[64];
 	struct mb2_mmap_entry mmap[MB2_MMAP_MAX];
 	unsigned mmap_count;

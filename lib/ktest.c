@@ -8,6 +8,13 @@
 extern const struct ktest *const __start_ktests[];
 extern const struct ktest *const __stop_ktests[];
 
+static ktest_wrap_fn wrap_fn; /* the host shim's per-test frame, or NULL */
+
+void ktest_set_wrap(ktest_wrap_fn wrap)
+{
+	wrap_fn = wrap;
+}
+
 int ktest_strcmp(const char *a, const char *b)
 {
 	while (*a && *a == *b) {
@@ -94,17 +101,31 @@ static bool kt_matches(const struct ktest *t, const char *filter)
 
 int ktest_run(const char *filter, ktest_out_fn out, void *arg, struct ktest_summary *sum)
 {
+	return ktest_run_until(filter, out, arg, NULL, sum);
+}
+
+int ktest_run_until(const char *filter, ktest_out_fn out, void *arg, bool (*stop)(void *arg),
+		    struct ktest_summary *sum)
+{
 	const struct ktest *const *p;
 	struct ktest_ctx kt = { .out = out, .out_arg = arg };
+	unsigned skipped = 0;
 
 	sum->passed = sum->failed = 0;
 	for (p = __start_ktests; p < __stop_ktests; p++) {
 		if (!kt_matches(*p, filter))
 			continue;
+		if (skipped || (stop && stop(arg))) {
+			skipped++; /* counted, not run */
+			continue;
+		}
 		kt.test = *p;
 		kt.failures = 0;
 		kt.rng = 0x9E3779B97F4A7C15ULL;
-		(*p)->fn(&kt);
+		if (wrap_fn)
+			wrap_fn(&kt, (*p)->fn);
+		else
+			(*p)->fn(&kt);
 		if (kt.failures) {
 			sum->failed++;
 			kt_print(&kt, "FAIL %s.%s\n", (*p)->suite, (*p)->name);
@@ -113,6 +134,8 @@ int ktest_run(const char *filter, ktest_out_fn out, void *arg, struct ktest_summ
 			kt_print(&kt, "ok %s.%s\n", (*p)->suite, (*p)->name);
 		}
 	}
+	if (skipped)
+		kt_print(&kt, "stopped: %u tests not run\n", skipped);
 	kt_print(&kt, "%u passed, %u failed\n", sum->passed, sum->failed);
-	return sum->failed ? -1 : 0;
+	return sum->failed ? -1 : skipped ? 1 : 0;
 }

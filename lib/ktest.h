@@ -17,7 +17,13 @@
  * xorshift sequence with a fixed seed, so a failing random case reproduces.
  *
  * Files under tests/unit/ are built for both the host and the kernel, so they
- * may use only lib/ and this header; host-only tests live in tests/unit/host_*.c.
+ * may use only lib/, this header and kernel interfaces the host shim also
+ * provides (tests/unit/shim/shim.h lists them); host-only tests, and tests
+ * that call the shim itself, live in tests/unit/host_*.c.
+ *
+ * On the host, the runner puts each test in the shim's frame (ktest_set_wrap):
+ * a panic fails the test instead of ending the run, and so does anything the
+ * test leaves behind (memory, a lock still held, a timer still armed).
  */
 #ifndef NOS_KTEST_H
 #define NOS_KTEST_H
@@ -114,5 +120,22 @@ int ktest_strcmp(const char *a, const char *b);
  * "N passed, N failed" line.  Returns 0 when nothing failed, else -1.
  */
 int ktest_run(const char *filter, ktest_out_fn out, void *arg, struct ktest_summary *sum);
+
+/*
+ * Host runner hook: once set, ktest_run() calls @wrap(kt, fn) for each test
+ * instead of fn(kt).  The wrapper must call @fn and may add failures for what
+ * it checks around it (ktest_fail()).  The kernel never sets one.
+ */
+typedef void (*ktest_wrap_fn)(struct ktest_ctx *kt, void (*fn)(struct ktest_ctx *kt));
+void ktest_set_wrap(ktest_wrap_fn wrap);
+
+/*
+ * The same, but @stop(@arg) (NULL: never) is asked before each test; once it
+ * says true no further test starts, and "stopped: N tests not run" comes before
+ * the closing line.  Returns -1 when a test failed, else 1 when stopped,
+ * else 0.  (The shell's `selftest` stops this way on Ctrl-C.)
+ */
+int ktest_run_until(const char *filter, ktest_out_fn out, void *arg, bool (*stop)(void *arg),
+		    struct ktest_summary *sum);
 
 #endif

@@ -7,7 +7,13 @@
  *
  *   - the output sink, which writes each result line to stdout;
  *   - lib_alloc()/lib_free() (lib/alloc.h), forwarded to malloc/free, so
- *     ASan sees every lib allocation and reports leaks at exit.
+ *     ASan sees every lib allocation and reports leaks at exit;
+ *   - the host shim's frame around every test (tests/unit/shim/shim.h): a
+ *     kernel panic fails the test and the run goes on, and a test fails for
+ *     the memory, locks and timers it leaves behind.
+ *
+ * Environment: NOS_UNIT_VERBOSE=1 prints every kernel message as it is
+ * logged (a failing test's messages are printed anyway).
  *
  * Usage: unit-tests [FILTER]
  * FILTER picks the tests whose "suite.name" contains it ("btree" runs the
@@ -17,6 +23,7 @@
  */
 #include "lib/ktest.h"
 #include "lib/alloc.h"
+#include "tests/unit/shim/shim.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +50,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	shim_install();
 	rc = ktest_run(filter, unit_out, NULL, &sum);
 	if (sum.passed + sum.failed == 0) {
 		fprintf(stderr, "unit-tests: no test matches \"%s\"\n",
