@@ -6,6 +6,7 @@
  * DRBG.  Either may report "not ready" (carry clear) when drained; Intel
  * recommends retrying a few times, and a source that still has nothing
  * returns what it has so the registry falls back to the next source.
+ * Both are nosleep sources: callable in any context, at boot included.
  */
 #include "errno.h"
 #include "kernel/entropy.h"
@@ -59,8 +60,11 @@ static int rdrand_read(void *ctx, u8 *buf, size_t len)
 	return read_with(rdrand64, buf, MIN(len, (size_t)0x7FFFFFFF));
 }
 
-static struct entropy_source rdseed_src = { .name = "rdseed", .quality = 80, .read = rdseed_read };
-static struct entropy_source rdrand_src = { .name = "rdrand", .quality = 60, .read = rdrand_read };
+/* nosleep: an instruction never waits on a device, so the CSPRNG can seed from it at boot. */
+static struct entropy_source rdseed_src = { .name = "rdseed", .quality = 80, .nosleep = true,
+					    .read = rdseed_read };
+static struct entropy_source rdrand_src = { .name = "rdrand", .quality = 60, .nosleep = true,
+					    .read = rdrand_read };
 
 void rdrand_init(void)
 {

@@ -14,6 +14,9 @@
  *   kmalloc   -> paging -> page
  *                             a new slab comes from page_alloc(); page tables
  *                             are allocated while mapping
+ *   random                    a leaf under anything but dmesg and console:
+ *                             random_bytes() may run under any driver or
+ *                             protocol lock, from any context
  *   dmesg, console            leaves: pr_*() may be called under any lock
  */
 #ifndef NOS_LOCK_ORDER_H
@@ -28,6 +31,7 @@ enum lock_rank {
 	LOCK_RANK_KMALLOC = 100,
 	LOCK_RANK_PAGING = 110,
 	LOCK_RANK_PAGE = 120,
+	LOCK_RANK_RANDOM = 190,
 	LOCK_RANK_DMESG = 200,
 	LOCK_RANK_CONSOLE = 210,
 };

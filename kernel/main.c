@@ -28,6 +28,7 @@
 #include "kernel/params.h"
 #include "kernel/platform.h"
 #include "kernel/printk.h"
+#include "kernel/random.h"
 #include "kernel/selftest.h"
 #include "kernel/shell.h"
 #include "kernel/sched.h"
@@ -127,6 +128,7 @@ static __noreturn void kmain_late(void)
 
 	softirq_init();
 	rdrand_init();
+	random_init();
 	blk_init();
 	pci_init();
 	if (!task_create(selftest ? "selftest" : "shell", selftest ? selftest_task : shell_task,
