@@ -1,6 +1,6 @@
 /*
  * blk.c — requests: submission, DMA set-up, the wait queue, completion
- * and the synchronous wrappers (see blkdev.h).
+ * and the synchronous wrappers (see blkdev.h and blkdev_driver.h).
  *
  * blk_complete() may run in a driver's hard-IRQ handler, under the
  * driver's queue lock, so it takes only done_lock: it appends the request
@@ -8,7 +8,6 @@
  * copies bounce buffers back, returns the slots, calls the completions and
  * restarts every disk whose queue is waiting for room.
  */
-#include "block/blkdev.h"
 #include "block/blk_internal.h"
 #include "block/blk_slot.h"
 #include "errno.h"
@@ -333,6 +332,10 @@ void blk_disk_init(struct blkdev *disk)
 	spin_lock_init(&disk->lock, "disk");
 	list_init(&disk->queue);
 	ktimer_init(&disk->poller, poller_fn, disk);
+}
+
+void blk_disk_start(struct blkdev *disk)
+{
 	if (disk->polled)
 		ktimer_start(&disk->poller, POLL_INTERVAL_NS, POLL_INTERVAL_NS);
 }

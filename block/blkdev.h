@@ -1,36 +1,41 @@
 /*
- * blkdev.h — block devices and their asynchronous requests.
+ * blkdev.h — block devices for their users: filesystems, the shell's disk
+ * commands, anything that reads and writes sectors.  Drivers see more of a
+ * device through block/blkdev_driver.h; nothing here names a driver, so a
+ * user works on any disk or partition, whichever driver serves it.
  *
- * A driver fills a struct blkdev (name, sector size, capacity, ops) and
- * registers it; the block layer then scans it for MBR partitions, each of
- * which becomes a blkdev of its own ("vda1") bounded to its range and
- * served by the whole disk.  Users find devices by name and submit
- * requests; nothing above this header knows which driver is underneath.
+ * A device is found by name (blkdev_find) or by walking the registry
+ * (blkdev_next): whole disks ("vda", "sdb"), each followed by its MBR
+ * partitions ("vda1"), which are devices of their own, bounded to their
+ * range.  Devices are never unregistered, so a pointer to one stays valid
+ * for the rest of the boot.  What a user may know of a device is read
+ * through the functions below; the struct itself is the layer's and the
+ * drivers'.
  *
- * A request (struct blk_req) carries its own completion: blk_submit()
+ * I/O.  A request (struct blk_req) carries its own completion: blk_submit()
  * returns at once, and when the device is done the layer calls req->done
  * and then waitgroup_done(req->wg) (either may be NULL), in SoftIrq
- * context.  The caller owns the request and its buffer, and must not touch
- * either until then.  Data moves by DMA straight from the caller's buffer
- * when it is page-aligned in the direct map, otherwise through a bounce
- * buffer from a pool of DMA slots.  A request that finds the device's ring
- * full or no free slot waits in the disk's queue and is retried from the
- * SoftIrq when a completion frees room.
+ * context.  The caller owns the request and its buffer and must not touch
+ * either until then.  A buffer that is page-aligned in the direct map goes
+ * to the device as is; any other is bounced through a DMA slot.  The
+ * synchronous blk_read/blk_write/blk_flush are thin wrappers over requests.
  *
- * Drivers whose device has no interrupt are polled: by a periodic timer
- * (each tick, when requests are in flight), and, for a caller that cannot
- * sleep (interrupts off, as in early boot), by the synchronous wrappers
- * themselves, which then finish only that caller's requests.
+ * Claims.  A filesystem that mounts a device, or a command that formats or
+ * overwrites one, first claims it with blkdev_claim(): a device is claimed
+ * by one holder at a time, and a disk and its partitions exclude each
+ * other (a disk cannot be claimed while one of its partitions is, and the
+ * other way round), so two users never own overlapping sectors.  Claims
+ * are advisory: blk_submit() does not check them, so readers (`diskread`)
+ * need none.
  *
- * Lock order: blkdev.lock (a disk's queue) before the driver's queue lock;
- * the completion list's lock is taken alone.
+ * Contexts: blk_submit(), the lookups and the accessors may be called from
+ * any context; the synchronous wrappers sleep unless interrupts are off,
+ * in which case they poll the device (early boot).
  */
 #ifndef NOS_BLKDEV_H
 #define NOS_BLKDEV_H
 
 #include "types.h"
-#include "kernel/ktimer.h"
-#include "kernel/spinlock.h"
 #include "lib/list.h"
 
 #define BLK_NAME_MAX 16
@@ -38,7 +43,8 @@
 /* The most one request moves: the size of a DMA slot. */
 #define BLK_MAX_BYTES (64u * 1024)
 
-struct blkdev;
+struct blkdev;      /* opaque here: see blkdev_driver.h */
+struct blk_slot;
 struct waitgroup;
 
 enum blk_op { BLK_READ, BLK_WRITE, BLK_FLUSH };
@@ -48,13 +54,13 @@ struct blk_req {
 	enum blk_op op;
 	u64 sector;              /* in the device's sectors, from its start */
 	u32 count;               /* sectors (0 for a flush) */
-	void *buf;               /* count * sector_size bytes */
+	void *buf;               /* count * sector size bytes */
 	void (*done)(struct blk_req *req); /* SoftIrq context; may be NULL */
 	struct waitgroup *wg;    /* done once completed; may be NULL */
 	void *priv;              /* the caller's */
 	int status;              /* on completion: 0 or -errno */
 
-	/* The block layer's and the driver's. */
+	/* The block layer's and the driver's: not for the caller. */
 	struct list_head node;   /* on the disk's queue or the completion list */
 	struct blkdev *disk;     /* the whole device serving it */
 	u64 lba;                 /* first sector on @disk */
@@ -63,59 +69,69 @@ struct blk_req {
 	bool mapped;             /* dma is set up */
 };
 
-struct blkdev_ops {
-	/*
-	 * Start @req (req->lba, req->count, data at bus address req->dma; a
-	 * flush has neither).  0 when the device took it: the driver calls
-	 * blk_complete() once.  -EAGAIN when its ring is full (the layer
-	 * retries after a completion); another -errno fails the request.
-	 * Called with the disk's queue lock held, any context.
-	 */
-	int (*submit)(struct blkdev *disk, struct blk_req *req);
-	/*
-	 * Optional: tell the device about the requests submit() queued since
-	 * the last commit, once for all of them (a driver without commit
-	 * tells it in submit).  Same context and lock as submit.
-	 */
-	void (*commit)(struct blkdev *disk);
-	/* Collect completions without an interrupt (polled devices). */
-	void (*poll)(struct blkdev *disk);
-};
+/* --------------------------------------------------------- finding devices */
 
-struct blkdev {
-	/* The driver's, filled before blkdev_register(). */
-	char name[BLK_NAME_MAX];       /* [I] "vda", "sdb", "vda1" */
-	char model[BLK_MODEL_MAX];     /* [I] for `disks` */
-	u32 sector_size;               /* [I] a power of two, 512..4096 */
-	u64 sectors;                   /* [I] capacity */
-	bool read_only;                /* [I] */
-	bool polled;                   /* [I] no interrupt: the layer polls */
-	const struct blkdev_ops *ops;  /* [I] NULL for a partition */
-	void *priv;                    /* [I] the driver's */
-
-	/* The block layer's. */
-	struct blkdev *parent;         /* [I] a partition's disk, else NULL */
-	u64 start;                     /* [I] a partition's first sector on parent */
-	u8 part_index;                 /* [I] 1..4 for a partition */
-	struct blkdev *next;           /* [I] registry order */
-	spinlock_t lock;               /* queue, inflight, the driver's submit */
-	struct list_head queue;        /* [lock] requests waiting for room */
-	u32 inflight;                  /* [atomic] taken by the driver */
-	struct ktimer poller;          /* polled disks: polls each tick */
-	u64 reads, writes, flushes, errors; /* [atomic] completed requests */
-	u64 interrupts;                /* [atomic] the driver counts them (diskbench) */
-};
-
-/*
- * Register @disk (a whole device), name it from @prefix ("vd" gives vda,
- * vdb, ...) when disk->name is empty, and add its MBR partitions.
- * Returns 0 or -errno.
- */
-int blkdev_register(struct blkdev *disk, const char *prefix);
 /* The device called @name, or NULL when none is. */
 struct blkdev *blkdev_find(const char *name);
-/* The registered devices in order (disks, each followed by its partitions). */
+/*
+ * The registered devices in order, disks each followed by their
+ * partitions: the first with @prev == NULL, NULL after the last.
+ */
 struct blkdev *blkdev_next(const struct blkdev *prev);
+
+/* -------------------------------------------------- what a device is like */
+
+const char *blkdev_name(const struct blkdev *d);
+/* For people: the driver, its address and mode, or "partition N, ...". */
+const char *blkdev_model(const struct blkdev *d);
+/* Capacity in sectors; 0 for an empty disk, which takes no I/O at all. */
+u64 blkdev_sectors(const struct blkdev *d);
+/* A power of two, 512..4096. */
+u32 blkdev_sector_size(const struct blkdev *d);
+/* Capacity in bytes (never more than fits in 64 bits). */
+u64 blkdev_bytes(const struct blkdev *d);
+/* Writes to it fail with -EROFS (a partition is as its disk). */
+bool blkdev_read_only(const struct blkdev *d);
+/* The whole disk @d belongs to: @d itself unless it is a partition. */
+struct blkdev *blkdev_disk(struct blkdev *d);
+bool blkdev_is_partition(const struct blkdev *d);
+/* A partition's first sector on its disk; 0 for a disk. */
+u64 blkdev_start(const struct blkdev *d);
+
+/* Completed requests of a whole disk (a partition's are its disk's). */
+struct blkdev_stats {
+	u64 reads, writes, flushes, errors;
+	u64 interrupts;          /* the driver's count, for diskbench */
+};
+void blkdev_get_stats(const struct blkdev *d, struct blkdev_stats *out);
+
+/* ------------------------------------------------------------------ claims */
+
+/*
+ * Claim @d for @holder: 0, or -EBUSY when @d is claimed already (claims do
+ * not nest, not even for the same holder), when @d is a disk one of whose
+ * partitions is claimed, or when @d is a partition whose disk is claimed;
+ * -EINVAL for a NULL @holder.
+ *
+ * @holder tells claims apart by its address and points at a NUL-terminated
+ * name of the claimant that `disks` shows ("nanofs /data"; a struct whose
+ * first member is such a name will do).  Both must stay valid until
+ * blkdev_release().  Any context that may take a spinlock.
+ */
+int blkdev_claim(struct blkdev *d, const void *holder);
+/*
+ * Give back @holder's claim on @d.  A release by anyone but the holder is
+ * a bug: it is reported with a warning and changes nothing.
+ */
+void blkdev_release(struct blkdev *d, const void *holder);
+/*
+ * Whether @d is claimed; if so, and @cap > 0, copy the holder's name into
+ * @buf (at most @cap - 1 bytes, NUL-terminated).  A snapshot: the claim
+ * may be released as soon as this returns.
+ */
+bool blkdev_claimed_by(const struct blkdev *d, char *buf, size_t cap);
+
+/* --------------------------------------------------------------------- I/O */
 
 /*
  * Queue @req on @dev.  Returns 0 when it was accepted (its completion
@@ -124,24 +140,19 @@ struct blkdev *blkdev_next(const struct blkdev *prev);
  * a read-only device.
  */
 int blk_submit(struct blkdev *dev, struct blk_req *req);
-/* The driver: @req finished with @status.  Any context, hard IRQ included. */
-void blk_complete(struct blk_req *req, int status);
 
 /*
  * Synchronous wrappers: split into requests of at most BLK_MAX_BYTES,
- * wait for all of them, return 0 or the first error.  They sleep unless
- * interrupts are off, in which case they poll the device.
+ * wait for all of them, return 0 or the first error (-EINVAL for a range
+ * outside the device or a zero count, as blk_submit).  They sleep unless
+ * interrupts are off, in which case they poll the device.  blk_flush()
+ * returns -EOPNOTSUPP for a device without a cache to flush.
  */
 int blk_read(struct blkdev *dev, u64 sector, u32 count, void *buf);
 int blk_write(struct blkdev *dev, u64 sector, u32 count, const void *buf);
 int blk_flush(struct blkdev *dev);
 
-/* Size in bytes. */
-static inline u64 blkdev_bytes(const struct blkdev *dev)
-{
-	return dev->sectors * dev->sector_size;
-}
-
+/* The layer's start-up: once, before any driver registers a device. */
 void blk_init(void);
 
 #endif

@@ -7,7 +7,10 @@
  *   TEST UNIT READY    6   all zero but the opcode
  *   INQUIRY            6   1: EVPD = 0 (standard data), 2: page 0, 3-4: allocation length
  *   READ CAPACITY(10) 10   all zero (LBA 0, PMI 0)
+ *   MODE SENSE(6)      6   1: DBD 0, 2: PC 0 | page code, 3: subpage 0, 4: allocation length
  *   SYNC CACHE(10)    10   2-5: LBA 0, 7-8: 0 blocks = "to the end of the medium"
+ *   MODE SENSE(10)    10   1: LLBAA 0, DBD 0, 2: PC 0 | page code, 3: subpage 0,
+ *                          7-8: allocation length
  *   READ/WRITE(10)    10   2-5: LBA, 7-8: transfer length
  *   REPORT LUNS       12   2: select report 0 (all addressable LUNs), 6-9: allocation length
  *   READ/WRITE(16)    16   2-9: LBA, 10-13: transfer length
@@ -30,6 +33,9 @@
 #define RC16_MIN 12
 #define LUNS_HEADER 8
 #define LUN_ENTRY 8
+#define MODE6_HEADER 4
+#define MODE10_HEADER 8
+#define MODE_WP 0x80          /* device-specific parameter, direct-access devices */
 
 /* ---- CDB builders ------------------------------------------------------ */
 
@@ -76,6 +82,22 @@ unsigned scsi_cdb_report_luns(u8 *cdb, u32 alloc_len)
 unsigned scsi_cdb_sync_cache(u8 *cdb)
 {
 	cdb_start(cdb, SCSI_OP_SYNC_CACHE_10);
+	return 10;
+}
+
+unsigned scsi_cdb_mode_sense6(u8 *cdb, u8 page, u8 alloc_len)
+{
+	cdb_start(cdb, SCSI_OP_MODE_SENSE_6);
+	cdb[2] = page & 0x3F;
+	cdb[4] = alloc_len;
+	return 6;
+}
+
+unsigned scsi_cdb_mode_sense10(u8 *cdb, u8 page, u16 alloc_len)
+{
+	cdb_start(cdb, SCSI_OP_MODE_SENSE_10);
+	cdb[2] = page & 0x3F;
+	put_be16(cdb + 7, alloc_len);
 	return 10;
 }
 
@@ -204,6 +226,28 @@ int scsi_parse_report_luns(const u8 *buf, size_t len, u16 *luns, unsigned max)
 			luns[stored++] = (u16)lun;
 	}
 	return (int)stored;
+}
+
+/*
+ * The header must have arrived whole, and the device must not say it
+ * sent less than the header itself: a mode data length counts the bytes
+ * after the length field, so the rest of the header is 3 bytes in the
+ * 6-byte form and 6 in the 10-byte one.
+ */
+int scsi_parse_mode_sense6(const u8 *buf, size_t len, bool *write_protected)
+{
+	if (len < MODE6_HEADER || buf[0] < MODE6_HEADER - 1)
+		return -EINVAL;
+	*write_protected = buf[2] & MODE_WP;
+	return 0;
+}
+
+int scsi_parse_mode_sense10(const u8 *buf, size_t len, bool *write_protected)
+{
+	if (len < MODE10_HEADER || get_be16(buf) < MODE10_HEADER - 2)
+		return -EINVAL;
+	*write_protected = buf[3] & MODE_WP;
+	return 0;
 }
 
 /* ---- sense data -------------------------------------------------------- */

@@ -1,8 +1,8 @@
 /*
  * scsi.h — the pure parts of SCSI (SPC-4 / SBC-3): building command
  * descriptor blocks and decoding what a device sends back (INQUIRY, READ
- * CAPACITY, REPORT LUNS data, sense data), and turning a CHECK CONDITION
- * into an errno.
+ * CAPACITY, REPORT LUNS, MODE SENSE data, sense data), and turning a CHECK
+ * CONDITION into an errno.
  *
  * No transport here: virtio-scsi (or any other) carries the CDB and the
  * buffers, and the host unit tests feed made-up and random responses.
@@ -27,10 +27,12 @@
 /* Operation codes the builders below emit. */
 #define SCSI_OP_TEST_UNIT_READY 0x00
 #define SCSI_OP_INQUIRY 0x12
+#define SCSI_OP_MODE_SENSE_6 0x1A
 #define SCSI_OP_READ_CAPACITY_10 0x25
 #define SCSI_OP_READ_10 0x28
 #define SCSI_OP_WRITE_10 0x2A
 #define SCSI_OP_SYNC_CACHE_10 0x35
+#define SCSI_OP_MODE_SENSE_10 0x5A
 #define SCSI_OP_READ_16 0x88
 #define SCSI_OP_WRITE_16 0x8A
 #define SCSI_OP_SERVICE_ACTION_IN_16 0x9E
@@ -39,6 +41,9 @@
 
 /* Peripheral device type 0 in INQUIRY data: a direct-access block device. */
 #define SCSI_TYPE_DISK 0x00
+
+/* MODE SENSE page code 0x3F: every page the device has (the header comes first anyway). */
+#define SCSI_MODE_PAGE_ALL 0x3F
 
 /* Sense keys (SPC-4 table 27). */
 #define SCSI_SENSE_NO_SENSE 0x0
@@ -60,6 +65,13 @@ unsigned scsi_cdb_read_capacity10(u8 *cdb);                 /* 0x25, 10 bytes */
 unsigned scsi_cdb_read_capacity16(u8 *cdb, u32 alloc_len);  /* 0x9E / service action 0x10, 16 bytes */
 unsigned scsi_cdb_report_luns(u8 *cdb, u32 alloc_len);      /* 0xA0, 12 bytes, select report 0 */
 unsigned scsi_cdb_sync_cache(u8 *cdb);                      /* 0x35 SYNCHRONIZE CACHE(10), whole medium */
+/*
+ * MODE SENSE (6) (0x1A, 6 bytes) and (10) (0x5A, 10 bytes) for the current
+ * values (PC 0) of page @page (low 6 bits; subpage 0), block descriptors
+ * allowed (DBD 0), at most @alloc_len bytes back.
+ */
+unsigned scsi_cdb_mode_sense6(u8 *cdb, u8 page, u8 alloc_len);
+unsigned scsi_cdb_mode_sense10(u8 *cdb, u8 page, u16 alloc_len);
 /*
  * READ/WRITE: the 10-byte form (0x28/0x2A) when the whole range ends at or
  * below 2^32 (lba + count <= 0x100000000) and count fits in 16 bits,
@@ -114,6 +126,22 @@ int scsi_parse_read_capacity16(const u8 *buf, size_t len, u64 *blocks, u32 *bloc
  * when len < 8.
  */
 int scsi_parse_report_luns(const u8 *buf, size_t len, u16 *luns, unsigned max);
+
+/*
+ * The mode parameter header that starts MODE SENSE data, for the WP
+ * (write protect) bit of a direct-access device: bit 7 of the
+ * device-specific parameter.
+ *   (6):  0 mode data length (bytes after it), 1 medium type,
+ *         2 device-specific parameter, 3 block descriptor length
+ *   (10): 0-1 mode data length (be16), 2 medium type,
+ *         3 device-specific parameter, 4 LONGLBA, 6-7 block descriptor length
+ * Returns 0 and sets *@write_protected, or -EINVAL when fewer than the
+ * header's bytes were received (4, or 8) or the header's own length says
+ * it is cut short (mode data length below 3, or 6).  The output is written
+ * only on success.
+ */
+int scsi_parse_mode_sense6(const u8 *buf, size_t len, bool *write_protected);
+int scsi_parse_mode_sense10(const u8 *buf, size_t len, bool *write_protected);
 
 /* ---- sense data -------------------------------------------------------- */
 

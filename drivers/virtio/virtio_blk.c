@@ -15,8 +15,13 @@
  * submission (task or SoftIrq, under the disk's queue lock) and by the
  * interrupt handler, so always with interrupts off.  Completions are
  * handed to the block layer after it is dropped.
+ *
+ * Probe: the command page first, then the transport and the queue; a
+ * failure until the interrupts are set up undoes all of it (device reset
+ * first), one after them resets the device and keeps the memory, which
+ * the interrupt handler still points at (virtio_pci.h).
  */
-#include "block/blkdev.h"
+#include "block/blkdev_driver.h"
 #include "drivers/virtio/virtio_pci.h"
 #include "errno.h"
 #include "kernel/printk.h"
@@ -198,16 +203,17 @@ static void read_geometry(struct vblk *b)
 	b->disk.read_only = (b->vp.features & F_RO) != 0;
 }
 
-static int setup_cmds(struct vblk *b)
+/*
+ * As many commands as the ring holds chains of three (one page of them at
+ * most); -ENOSPC for a ring too small for even one.
+ */
+static int fill_cmds(struct vblk *b)
 {
 	unsigned n = MIN((unsigned)CMDS_PER_PAGE, b->q.size / 3u);
 
-	b->cmds = page_zalloc(1);
-	if (!b->cmds)
-		return -ENOMEM;
 	for (unsigned i = 0; i < n; i++)
 		cmd_put(b, &b->cmds[i]);
-	return 0;
+	return n ? 0 : -ENOSPC;
 }
 
 static void describe(struct vblk *b, enum virtio_irq_mode mode)
@@ -228,39 +234,41 @@ static int vblk_probe(struct pci_dev *pdev)
 	if (!b)
 		return -ENOMEM;
 	spin_lock_init(&b->vq_lock, "virtio-blk");
-	rc = virtio_pci_setup(&b->vp, pdev, F_RO | F_BLK_SIZE | F_FLUSH);
-	if (!rc)
-		rc = virtio_pci_queue(&b->vp, &b->q, 0, QUEUE_MAX);
-	if (!rc)
-		rc = setup_cmds(b);
-	if (rc) {
-		pr_err("virtio-blk %02x:%02x.%u: set-up failed: %s", pdev->bus, pdev->dev, pdev->fn,
-		       errno_name(rc));
-		return rc; /* @b stays: the device may still hold its queue */
+	b->cmds = page_zalloc(1);
+	if (!b->cmds) {
+		rc = -ENOMEM;
+		goto out_free;
 	}
+	rc = virtio_pci_setup(&b->vp, pdev, F_RO | F_BLK_SIZE | F_FLUSH);
+	if (rc)
+		goto out_teardown;
+	rc = virtio_pci_queue(&b->vp, &b->q, 0, QUEUE_MAX);
+	if (rc)
+		goto out_teardown;
+	rc = fill_cmds(b);
+	if (rc)
+		goto out_teardown;
+	read_geometry(b);
 	qs[0] = &b->q;
 	describe(b, virtio_pci_irq(&b->vp, qs, 1, vblk_on_queue, b, "virtio-blk"));
-	read_geometry(b);
 	b->disk.ops = &vblk_ops;
 	b->disk.priv = b;
 	pdev->driver_data = &b->vp; /* for virtio_pci_shutdown */
 	virtio_pci_ready(&b->vp);
 	rc = blkdev_register(&b->disk, "vd");
 	if (rc)
-		virtio_pci_reset(&b->vp); /* the device lets go of its queue */
+		goto out_give_up;
+	return 0;
+
+out_give_up:
+	virtio_pci_give_up(&b->vp);
+	return rc; /* @b stays: the interrupt handler points at it */
+out_teardown:
+	virtio_pci_teardown(&b->vp);
+	page_free(b->cmds, 1);
+out_free:
+	kfree(b);
 	return rc;
 }
 
-static const struct pci_id vblk_ids[] = {
-	{ VIRTIO_VENDOR, 0x1001 }, /* transitional / legacy */
-	{ VIRTIO_VENDOR, 0x1042 }, /* modern only */
-	{ 0, 0 },
-};
-
-static const struct pci_driver virtio_blk_driver = {
-	.name = "virtio-blk",
-	.ids = vblk_ids,
-	.probe = vblk_probe,
-	.shutdown = virtio_pci_shutdown,
-};
-PCI_DRIVER(virtio_blk_driver);
+VIRTIO_PCI_DRIVER(virtio_blk_driver, "virtio-blk", VIRTIO_ID_BLOCK, vblk_probe);

@@ -10,6 +10,11 @@
  * Legacy layout (I/O BAR 0): 0x00 device features, 0x04 driver features,
  * 0x08 queue PFN, 0x0C queue size, 0x0E queue select, 0x10 queue notify,
  * 0x12 status, 0x13 ISR, device config from 0x14 (no MSI-X).
+ *
+ * What a device says about itself is checked before it is used: a
+ * capability must fit in its BAR, a legacy BAR must hold the registers,
+ * configuration reads past the device's configuration area read as zeros,
+ * and a queue's notify offset must be inside the notify area.
  */
 #include "drivers/virtio/virtio_pci.h"
 #include "errno.h"
@@ -106,10 +111,12 @@ static void modern_cap(struct virtio_pci *vp, u8 at)
 		vp->notify = m;
 		vp->notify_len = len;
 		vp->notify_mult = pci_read32(d, at + 16);
-	} else if (type == CAP_ISR && !vp->isr)
+	} else if (type == CAP_ISR && !vp->isr) {
 		vp->isr = m;
-	else if (type == CAP_DEVICE && !vp->device_cfg)
+	} else if (type == CAP_DEVICE && !vp->device_cfg) {
 		vp->device_cfg = m;
+		vp->device_cfg_len = m ? len : 0;
+	}
 }
 
 static bool find_modern(struct virtio_pci *vp)
@@ -135,8 +142,16 @@ static u8 get_status(struct virtio_pci *vp)
 	return vp->modern ? r8(vp->common, C_STATUS) : inb(vp->io + L_STATUS);
 }
 
+/* Whether setup found registers to talk to (after a failed one, maybe not). */
+static bool have_transport(const struct virtio_pci *vp)
+{
+	return vp->modern || vp->io;
+}
+
 void virtio_pci_reset(struct virtio_pci *vp)
 {
+	if (!have_transport(vp))
+		return;
 	set_status(vp, 0);
 	for (unsigned i = 0; i < 100000 && get_status(vp); i++)
 		cpu_relax(); /* a modern device reads 0 once the reset is done */
@@ -185,6 +200,25 @@ static int negotiate(struct virtio_pci *vp, u64 wanted)
 	return get_status(vp) & VIRTIO_STATUS_FEATURES_OK ? 0 : -EPROTO;
 }
 
+/* The legacy I/O BAR, when it is one and holds the registers. */
+static int find_legacy(struct virtio_pci *vp)
+{
+	const struct pci_bar *b = &vp->pdev->bars[0];
+
+	if (b->kind != PCI_BAR_IO || b->size < L_CONFIG || b->base + b->size > 0x10000)
+		return -ENODEV;
+	vp->io = (u16)b->base;
+	vp->io_len = (u32)b->size;
+	return 0;
+}
+
+static void say(struct virtio_pci *vp, const char *what)
+{
+	struct pci_dev *d = vp->pdev;
+
+	pr_warn("virtio %02x:%02x.%u: %s", d->bus, d->dev, d->fn, what);
+}
+
 int virtio_pci_setup(struct virtio_pci *vp, struct pci_dev *pdev, u64 wanted)
 {
 	int rc;
@@ -192,44 +226,70 @@ int virtio_pci_setup(struct virtio_pci *vp, struct pci_dev *pdev, u64 wanted)
 	*vp = (struct virtio_pci){ .pdev = pdev };
 	pci_enable(pdev);
 	vp->modern = find_modern(vp);
-	if (!vp->modern) {
-		if (pdev->bars[0].kind != PCI_BAR_IO)
-			return -ENODEV;
-		vp->io = (u16)pdev->bars[0].base;
+	if (!vp->modern && (rc = find_legacy(vp)) != 0) {
+		say(vp, "no usable transport (no virtio capabilities, and no legacy I/O BAR "
+			"that holds the registers)");
+		return rc;
 	}
 	virtio_pci_reset(vp);
 	set_status(vp, VIRTIO_STATUS_ACK);
 	set_status(vp, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER);
 	rc = negotiate(vp, wanted);
 	if (rc)
-		set_status(vp, VIRTIO_STATUS_FAILED);
+		say(vp, "the device refused the features");
 	return rc;
+}
+
+static void rings_free(struct virtio_pci *vp)
+{
+	while (vp->nrings) {
+		struct virtio_ring_mem *r = &vp->rings[--vp->nrings];
+
+		page_free(r->mem, r->pages);
+		kfree(r->cookies);
+	}
+}
+
+void virtio_pci_give_up(struct virtio_pci *vp)
+{
+	virtio_pci_reset(vp);
+	if (have_transport(vp))
+		set_status(vp, VIRTIO_STATUS_FAILED);
+}
+
+void virtio_pci_teardown(struct virtio_pci *vp)
+{
+	virtio_pci_give_up(vp); /* first: the device lets go of the rings */
+	rings_free(vp);
 }
 
 static int queue_modern(struct virtio_pci *vp, struct virtq *q, u16 index, u16 max, void *mem,
 			void **cookies)
 {
 	u16 size;
-	u64 pa = virt_to_phys(mem);
+	u64 pa = virt_to_phys(mem), notify_at;
 
 	w16(vp->common, C_Q_SELECT, index);
 	size = r16(vp->common, C_Q_SIZE);
 	if (!size)
 		return -ENOENT;
+	/* Each queue's notify address is fixed: look it up once, not per kick
+	 * (queue_select is shared by all the device's queues). */
+	notify_at = (u64)r16(vp->common, C_Q_NOTIFY_OFF) * vp->notify_mult;
+	if (notify_at + 2 > vp->notify_len) {
+		say(vp, "a queue's notify offset is outside the notify area");
+		return -EIO;
+	}
 	size = size < max ? size : max;
 	while (size & (size - 1))
 		size &= (u16)(size - 1); /* split rings need a power of two */
 	w16(vp->common, C_Q_SIZE, size);
 	virtq_init(q, index, size, mem, cookies);
+	q->notify_at = (u32)notify_at;
 	w16(vp->common, C_Q_MSIX, 0xFFFF); /* no MSI-X vector: polled or INTx */
 	w64(vp->common, C_Q_DESC, pa);
 	w64(vp->common, C_Q_DRIVER, pa + virtq_avail_offset(size));
 	w64(vp->common, C_Q_DEVICE, pa + virtq_used_offset(size));
-	/* Each queue's notify address is fixed: look it up once, not per kick
-	 * (queue_select is shared by all the device's queues). */
-	q->notify_at = (u32)r16(vp->common, C_Q_NOTIFY_OFF) * vp->notify_mult;
-	if ((u64)q->notify_at + 2 > vp->notify_len)
-		return -EIO; /* the device points outside its own notify area */
 	w16(vp->common, C_Q_ENABLE, 1);
 	return 0;
 }
@@ -243,8 +303,12 @@ static int queue_legacy(struct virtio_pci *vp, struct virtq *q, u16 index, u16 m
 	size = inw(vp->io + L_Q_SIZE);
 	if (!size)
 		return -ENOENT;
-	if (size > max || (size & (size - 1)))
-		return -ENOMEM; /* legacy sizes are fixed by the device */
+	if (size > max || (size & (size - 1))) { /* legacy sizes are fixed by the device */
+		pr_warn("virtio %02x:%02x.%u: legacy queue %u has %u entries; the driver takes "
+			"a power of two up to %u", vp->pdev->bus, vp->pdev->dev, vp->pdev->fn,
+			index, size, max);
+		return -ENOSPC;
+	}
 	virtq_init(q, index, size, mem, cookies);
 	outl(vp->io + L_Q_PFN, (u32)(virt_to_phys(mem) >> 12));
 	return 0;
@@ -254,22 +318,30 @@ int virtio_pci_queue(struct virtio_pci *vp, struct virtq *q, u16 index, u16 max_
 {
 	size_t bytes = virtq_bytes(max_size);
 	unsigned pages = (unsigned)((bytes + 4095) / 4096);
-	void *mem = page_zalloc(pages);
-	void **cookies = kzalloc(sizeof(void *) * max_size);
+	void *mem, **cookies;
 	int rc;
 
-	if (!mem || !cookies) {
+	if (vp->nrings == VIRTIO_PCI_QUEUES_MAX)
+		return -E2BIG;
+	mem = page_zalloc(pages);
+	if (!mem)
+		return -ENOMEM;
+	cookies = kzalloc(sizeof(void *) * max_size);
+	if (!cookies) {
 		rc = -ENOMEM;
-		goto out_free;
+		goto out_free_mem;
 	}
 	rc = vp->modern ? queue_modern(vp, q, index, max_size, mem, cookies) :
 			  queue_legacy(vp, q, index, max_size, mem, cookies);
-	if (!rc)
-		return 0;
-out_free:
-	if (mem)
-		page_free(mem, pages);
-	kfree(cookies);
+	if (rc)
+		goto out_free_cookies;
+	vp->rings[vp->nrings++] = (struct virtio_ring_mem){ mem, pages, cookies };
+	return 0;
+
+out_free_cookies:
+	kfree(cookies); /* a queue that failed was never enabled: the device has not got it */
+out_free_mem:
+	page_free(mem, pages);
 	return rc;
 }
 
@@ -405,12 +477,12 @@ void virtio_pci_config(struct virtio_pci *vp, u32 off, void *buf, size_t len)
 	u8 *out = buf;
 
 	if (!vp->modern) {
-		u16 base = vp->io + (vp->irq_mode == VIRTIO_IRQ_MSIX ? L_CONFIG_MSIX : L_CONFIG);
+		u64 base = vp->irq_mode == VIRTIO_IRQ_MSIX ? L_CONFIG_MSIX : L_CONFIG;
 
 		for (size_t i = 0; i < len; i++)
-			out[i] = inb((u16)(base + off + i));
+			out[i] = base + off + i < vp->io_len ? inb((u16)(vp->io + base + off + i)) : 0;
 		return;
 	}
 	for (size_t i = 0; i < len; i++)
-		out[i] = vp->device_cfg ? r8(vp->device_cfg, off + (u32)i) : 0;
+		out[i] = (u64)off + i < vp->device_cfg_len ? r8(vp->device_cfg, off + (u32)i) : 0;
 }

@@ -6,10 +6,12 @@
  * a mutex, from a page of our own (so the device writes into memory it was
  * given, never into the caller's).  The device's interrupt (MSI-X or INTx)
  * signals a wait group; with virtio_irq=poll the reader polls the ring
- * between short sleeps instead.  A device that does not answer within a
- * second gets -ETIMEDOUT and the registry falls back to the next source;
- * it is then considered broken (its buffer is still out) and never asked
- * again.
+ * between short sleeps instead.  A request the device has not answered
+ * within a second gets -ETIMEDOUT (the registry falls back to the next
+ * source) but stays out: the device owns the page until it answers, so
+ * the next read waits for that same request again rather than posting a
+ * new one.  A rate-limited device that is merely slow (QEMU's max-bytes /
+ * period) thus keeps serving; a dead one costs each read a second.
  */
 #include "drivers/virtio/virtio_pci.h"
 #include "errno.h"
@@ -38,7 +40,8 @@ struct virtio_rng {
 	u8 *page;                 /* [lock] the device's buffer */
 	struct waitgroup done;    /* the request in flight */
 	u32 got;                  /* [vq_lock] bytes the device wrote */
-	bool broken;              /* [lock] it once did not answer */
+	u32 want;                 /* [lock] bytes the request in flight asked for */
+	bool late;                /* [lock] a request timed out and is still out */
 	struct entropy_source src;
 	char name[24];
 };
@@ -75,8 +78,8 @@ static int rng_wait(struct virtio_rng *r)
 	return 0;
 }
 
-/* One request for @len bytes (at most a page) into r->page. */
-static int rng_request(struct virtio_rng *r, u32 len)
+/* Hand the device a request for @len bytes (at most a page) into r->page. */
+static int rng_submit(struct virtio_rng *r, u32 len)
 {
 	struct virtq_sg sg = { virt_to_phys(r->page), len };
 	u64 flags;
@@ -84,27 +87,30 @@ static int rng_request(struct virtio_rng *r, u32 len)
 
 	waitgroup_init(&r->done);
 	waitgroup_add(&r->done, 1);
+	r->want = len;
 	flags = spin_lock_irqsave(&r->vq_lock);
 	rc = virtq_add(&r->q, &sg, 0, 1, r);
 	if (!rc)
 		virtio_pci_kick(&r->vp, &r->q);
 	spin_unlock_irqrestore(&r->vq_lock, flags);
-	if (!rc && (rc = rng_wait(r)) != 0) {
-		r->broken = true;
-		pr_err("%s: no answer in 1 s; not used again", r->name);
-	}
 	return rc;
 }
 
 static int rng_read(void *ctx, u8 *buf, size_t len)
 {
 	struct virtio_rng *r = ctx;
-	u32 want = (u32)MIN(len, (size_t)4096), got = 0;
-	int rc = -EIO;
+	u32 got = 0;
+	int rc = 0;
 
 	mutex_lock(&r->lock);
-	if (!r->broken && (rc = rng_request(r, want)) == 0) {
-		got = MIN(r->got, want); /* a device claiming more than we gave */
+	if (!r->late) /* else the late request is still out: wait for it again */
+		rc = rng_submit(r, (u32)MIN(len, (size_t)4096));
+	if (!rc && (rc = rng_wait(r)) != 0 && !r->late)
+		pr_warn("%s: no answer in 1 s; the request stays out for the next read", r->name);
+	r->late = rc == -ETIMEDOUT;
+	if (!rc) {
+		/* a device claiming more than it was given is not believed */
+		got = MIN(MIN(r->got, r->want), (u32)len);
 		memcpy(buf, r->page, got);
 	}
 	mutex_unlock(&r->lock);
@@ -122,11 +128,16 @@ static int rng_probe(struct pci_dev *pdev)
 	if (!r)
 		return -ENOMEM;
 	r->page = page_zalloc(1);
-	rc = r->page ? virtio_pci_setup(&r->vp, pdev, 0) : -ENOMEM;
-	if (!rc)
-		rc = virtio_pci_queue(&r->vp, &r->q, 0, RNG_QUEUE_MAX);
-	if (rc)
+	if (!r->page) {
+		rc = -ENOMEM;
 		goto out_free;
+	}
+	rc = virtio_pci_setup(&r->vp, pdev, 0);
+	if (rc)
+		goto out_teardown;
+	rc = virtio_pci_queue(&r->vp, &r->q, 0, RNG_QUEUE_MAX);
+	if (rc)
+		goto out_teardown;
 	mutex_init(&r->lock, "virtio-rng");
 	spin_lock_init(&r->vq_lock, "virtio-rng");
 	qs[0] = &r->q;
@@ -138,25 +149,20 @@ static int rng_probe(struct pci_dev *pdev)
 	pdev->driver_data = &r->vp; /* for virtio_pci_shutdown */
 	pr_info("virtio-rng: %s transport, %s, queue of %u", r->vp.modern ? "modern" : "legacy",
 		virtio_irq_mode_name(r->vp.irq_mode), r->q.size);
-	return entropy_register(&r->src);
+	rc = entropy_register(&r->src);
+	if (rc)
+		goto out_give_up;
+	return 0;
 
+out_give_up:
+	virtio_pci_give_up(&r->vp);
+	return rc; /* @r stays: the interrupt handler points at it */
+out_teardown:
+	virtio_pci_teardown(&r->vp);
+	page_free(r->page, 1);
 out_free:
-	if (r->page)
-		page_free(r->page, 1);
 	kfree(r);
 	return rc;
 }
 
-static const struct pci_id rng_ids[] = {
-	{ VIRTIO_VENDOR, 0x1005 }, /* transitional / legacy */
-	{ VIRTIO_VENDOR, 0x1044 }, /* modern only */
-	{ 0, 0 },
-};
-
-static const struct pci_driver virtio_rng_driver = {
-	.name = "virtio-rng",
-	.ids = rng_ids,
-	.probe = rng_probe,
-	.shutdown = virtio_pci_shutdown,
-};
-PCI_DRIVER(virtio_rng_driver);
+VIRTIO_PCI_DRIVER(virtio_rng_driver, "virtio-rng", VIRTIO_ID_RNG, rng_probe);

@@ -11,9 +11,14 @@
  * The scan, at probe: for each target up to SCAN_TARGETS, REPORT LUNS (or,
  * if the target refuses it, LUNs 0-7 one by one); for each LUN an INQUIRY
  * (only direct-access disks are kept), TEST UNIT READY until the power-on
- * unit attention is consumed, and READ CAPACITY (10, then 16 when the disk
- * is too big for it).  Scan commands are synchronous and use the
- * adapter's own page for data; block requests come from the block layer.
+ * unit attention is consumed, READ CAPACITY (10, then 16 when the disk is
+ * too big for it), and MODE SENSE (6, or 10 when 6 is refused) for the
+ * write-protect bit: a write-protected LUN is registered read-only, like a
+ * virtio-blk disk without write access (a LUN that answers neither is
+ * taken as writable, as Linux does).  Scan commands are synchronous and
+ * use the adapter's own page for data, and their parsers are handed only
+ * the bytes the device says it sent; block requests come from the block
+ * layer.
  *
  * Errors: a transport failure (response other than OK) is -EIO; a CHECK
  * CONDITION is decoded from its sense data into an errno and logged.
@@ -21,8 +26,13 @@
  * vq_lock protects the ring and the command free list (task, SoftIrq and
  * IRQ context, so always with interrupts off); completions are handed on
  * after it is dropped.
+ *
+ * Probe: the command and scan pages first, then the transport, the queue
+ * and the configuration check; a failure until the interrupts are set up
+ * undoes all of it (device reset first).  Nothing fails after them: a LUN
+ * that cannot be registered is only reported.
  */
-#include "block/blkdev.h"
+#include "block/blkdev_driver.h"
 #include "drivers/scsi.h"
 #include "drivers/virtio/virtio_pci.h"
 #include "errno.h"
@@ -46,6 +56,7 @@
 #define MAX_LUNS 16
 #define SCAN_TIMEOUT_NS 5000000000ULL
 #define TUR_TRIES 4
+#define MODE_SENSE_LEN 192      /* the header and then some, as Linux asks */
 
 /* Device configuration offsets. */
 #define CFG_NUM_QUEUES 0
@@ -97,6 +108,7 @@ struct vscsi {
 	struct vscsi_cmd *cmds;        /* [I] CMD_PAGES pages */
 	struct vscsi_cmd *free_cmds;   /* [vq_lock] */
 	u8 *scan_buf;                  /* [I] one page for scan data */
+	u32 scan_got;                  /* bytes the last scan command received */
 	struct vscsi_lun *luns[MAX_LUNS];
 	unsigned nluns;
 	struct waitgroup scan_wg;      /* the scan command in flight */
@@ -325,6 +337,7 @@ static int scan_cmd(struct vscsi *h, u8 target, u16 lun, const u8 *cdb, unsigned
 		return -ETIMEDOUT;
 	}
 	rc = cmd_result(c);
+	h->scan_got = len - MIN(c->resp.residual, len); /* what the device says it sent */
 	flags = spin_lock_irqsave(&h->vq_lock);
 	cmd_put(h, c);
 	spin_unlock_irqrestore(&h->vq_lock, flags);
@@ -337,7 +350,7 @@ static int scan_inquiry(struct vscsi *h, u8 target, u16 lun, struct scsi_inquiry
 	unsigned n = scsi_cdb_inquiry(cdb, 96);
 	int rc = scan_cmd(h, target, lun, cdb, n, 96);
 
-	return rc ? rc : scsi_parse_inquiry(h->scan_buf, 96, inq);
+	return rc ? rc : scsi_parse_inquiry(h->scan_buf, h->scan_got, inq);
 }
 
 /* TEST UNIT READY until the power-on unit attention has been reported. */
@@ -359,15 +372,34 @@ static int scan_capacity(struct vscsi *h, u8 target, u16 lun, u64 *blocks, u32 *
 	int rc = scan_cmd(h, target, lun, cdb, scsi_cdb_read_capacity10(cdb), 8);
 
 	if (!rc)
-		rc = scsi_parse_read_capacity10(h->scan_buf, 8, blocks, bsize, &need16);
+		rc = scsi_parse_read_capacity10(h->scan_buf, h->scan_got, blocks, bsize, &need16);
 	if (!rc && !need16)
 		return 0;
 	rc = scan_cmd(h, target, lun, cdb, scsi_cdb_read_capacity16(cdb, 32), 32);
-	return rc ? rc : scsi_parse_read_capacity16(h->scan_buf, 32, blocks, bsize);
+	return rc ? rc : scsi_parse_read_capacity16(h->scan_buf, h->scan_got, blocks, bsize);
+}
+
+/* The WP bit from MODE SENSE (6), else (10); false when neither gives it. */
+static bool scan_write_protected(struct vscsi *h, u8 target, u16 lun)
+{
+	u8 cdb[SCSI_CDB_MAX];
+	bool wp = false;
+	unsigned n = scsi_cdb_mode_sense6(cdb, SCSI_MODE_PAGE_ALL, MODE_SENSE_LEN);
+	int rc = scan_cmd(h, target, lun, cdb, n, MODE_SENSE_LEN);
+
+	if (!rc && !scsi_parse_mode_sense6(h->scan_buf, h->scan_got, &wp))
+		return wp;
+	n = scsi_cdb_mode_sense10(cdb, SCSI_MODE_PAGE_ALL, MODE_SENSE_LEN);
+	rc = scan_cmd(h, target, lun, cdb, n, MODE_SENSE_LEN);
+	if (!rc && !scsi_parse_mode_sense10(h->scan_buf, h->scan_got, &wp))
+		return wp;
+	pr_warn("virtio-scsi: target %u lun %u: no write-protect bit from MODE SENSE (%s); "
+		"taken as writable", target, lun, rc ? errno_name(rc) : "short reply");
+	return false;
 }
 
 static void add_lun(struct vscsi *h, u8 target, u16 lun, const struct scsi_inquiry *inq,
-		    u64 blocks, u32 bsize)
+		    u64 blocks, u32 bsize, bool read_only)
 {
 	struct vscsi_lun *l = kzalloc(sizeof(*l));
 	struct pci_dev *d = h->vp.pdev;
@@ -384,6 +416,7 @@ static void add_lun(struct vscsi *h, u8 target, u16 lun, const struct scsi_inqui
 		 d->bus, d->dev, d->fn, target, lun, inq->vendor, inq->product);
 	l->disk.sector_size = bsize;
 	l->disk.sectors = blocks;
+	l->disk.read_only = read_only;
 	l->disk.polled = h->vp.irq_mode == VIRTIO_IRQ_POLL;
 	l->disk.ops = &vscsi_ops;
 	l->disk.priv = l;
@@ -409,7 +442,7 @@ static void scan_lun(struct vscsi *h, u8 target, u16 lun)
 			inq.vendor, inq.product, rc ? errno_name(rc) : "block size over 4096");
 		return;
 	}
-	add_lun(h, target, lun, &inq, blocks, bsize);
+	add_lun(h, target, lun, &inq, blocks, bsize, scan_write_protected(h, target, lun));
 }
 
 /* The LUNs of @target: REPORT LUNS, or 0..SCAN_LUNS-1 when it is refused. */
@@ -457,22 +490,19 @@ static int check_config(struct vscsi *h, u16 *max_target)
 	return 0;
 }
 
-static int setup(struct vscsi *h, struct pci_dev *pdev)
+/*
+ * The commands on the free list: as many as the command pages hold, a
+ * quarter of the ring at most (a command takes up to 4 descriptors);
+ * -ENOSPC for a ring too small for even one.
+ */
+static int fill_cmds(struct vscsi *h)
 {
-	unsigned ncmds = MIN((unsigned)(CMD_PAGES * 4096 / sizeof(struct vscsi_cmd)), QUEUE_MAX / 4u);
-	int rc = virtio_pci_setup(&h->vp, pdev, 0);
+	unsigned ncmds = MIN((unsigned)(CMD_PAGES * 4096 / sizeof(struct vscsi_cmd)),
+			     h->q.size / 4u);
 
-	if (!rc)
-		rc = virtio_pci_queue(&h->vp, &h->q, REQUEST_QUEUE, QUEUE_MAX);
-	if (rc)
-		return rc;
-	h->cmds = page_zalloc(CMD_PAGES);
-	h->scan_buf = page_zalloc(1);
-	if (!h->cmds || !h->scan_buf)
-		return -ENOMEM;
 	for (unsigned i = 0; i < ncmds; i++)
 		cmd_put(h, &h->cmds[i]);
-	return 0;
+	return ncmds ? 0 : -ENOSPC;
 }
 
 static int vscsi_probe(struct pci_dev *pdev)
@@ -480,20 +510,29 @@ static int vscsi_probe(struct pci_dev *pdev)
 	struct vscsi *h = kzalloc(sizeof(*h));
 	struct virtq *qs[1];
 	u16 max_target = 0;
-	int rc;
+	int rc = -ENOMEM;
 
 	if (!h)
 		return -ENOMEM;
 	spin_lock_init(&h->vq_lock, "virtio-scsi");
-	rc = setup(h, pdev);
-	if (!rc)
-		rc = check_config(h, &max_target);
-	if (rc) {
-		pr_err("virtio-scsi %02x:%02x.%u: set-up failed: %s", pdev->bus, pdev->dev, pdev->fn,
-		       errno_name(rc));
-		virtio_pci_reset(&h->vp);
-		return rc; /* @h stays: cheap, and never touched again */
-	}
+	h->cmds = page_zalloc(CMD_PAGES);
+	if (!h->cmds)
+		goto out_free;
+	h->scan_buf = page_zalloc(1);
+	if (!h->scan_buf)
+		goto out_free_cmds;
+	rc = virtio_pci_setup(&h->vp, pdev, 0);
+	if (rc)
+		goto out_teardown;
+	rc = virtio_pci_queue(&h->vp, &h->q, REQUEST_QUEUE, QUEUE_MAX);
+	if (rc)
+		goto out_teardown;
+	rc = check_config(h, &max_target);
+	if (rc)
+		goto out_teardown;
+	rc = fill_cmds(h);
+	if (rc)
+		goto out_teardown;
 	qs[0] = &h->q;
 	virtio_pci_irq(&h->vp, qs, 1, vscsi_on_queue, h, "virtio-scsi");
 	pdev->driver_data = &h->vp; /* for virtio_pci_shutdown */
@@ -503,18 +542,15 @@ static int vscsi_probe(struct pci_dev *pdev)
 		MIN(max_target, (u16)(SCAN_TARGETS - 1)));
 	scan(h, max_target);
 	return 0;
+
+out_teardown:
+	virtio_pci_teardown(&h->vp);
+	page_free(h->scan_buf, 1);
+out_free_cmds:
+	page_free(h->cmds, CMD_PAGES);
+out_free:
+	kfree(h);
+	return rc;
 }
 
-static const struct pci_id vscsi_ids[] = {
-	{ VIRTIO_VENDOR, 0x1004 }, /* transitional / legacy */
-	{ VIRTIO_VENDOR, 0x1048 }, /* modern only */
-	{ 0, 0 },
-};
-
-static const struct pci_driver virtio_scsi_driver = {
-	.name = "virtio-scsi",
-	.ids = vscsi_ids,
-	.probe = vscsi_probe,
-	.shutdown = virtio_pci_shutdown,
-};
-PCI_DRIVER(virtio_scsi_driver);
+VIRTIO_PCI_DRIVER(virtio_scsi_driver, "virtio-scsi", VIRTIO_ID_SCSI, vscsi_probe);

@@ -13,7 +13,6 @@
  */
 #include "tests/kernel/blk_fake.h"
 #include "block/blk_slot.h"
-#include "block/blkdev.h"
 #include "config.h"
 #include "errno.h"
 #include "kernel/ktimer.h"
@@ -283,7 +282,7 @@ static void mbr_write(u8 *mbr, bool rta)
 static struct fake *fake_new(u64 sectors, unsigned ring, bool irq_like, bool read_only)
 {
 	struct fake *f = kzalloc(sizeof(*f));
-	unsigned pages = (unsigned)(sectors * FAKE_SECTOR / PAGE_SIZE);
+	unsigned pages = (unsigned)MAX(1ULL, ALIGN_UP(sectors * FAKE_SECTOR, PAGE_SIZE) / PAGE_SIZE);
 
 	if (!f)
 		return NULL;
@@ -308,6 +307,11 @@ static struct fake *fake_new(u64 sectors, unsigned ring, bool irq_like, bool rea
 	f->disk.ops = &fake_ops;
 	f->disk.priv = f;
 	return f;
+}
+
+struct fake *fake_make(u64 sectors)
+{
+	return fake_new(sectors, 4, false, false);
 }
 
 /* Make and register the three fakes (a server runs this, see blk_fake_setup). */
@@ -440,6 +444,14 @@ int fake_job_run(struct fake_job *j)
 	fake_server_post(s, j);
 	rc = fake_server_wait(s, j);
 	return rc ? rc : j->rc;
+}
+
+int fake_io(struct blkdev *dev, enum blk_op op, u64 sector, u32 count, void *buf)
+{
+	struct fake_job j = { .kind = FAKE_JOB_IO, .dev = dev, .op = op, .sector = sector,
+			      .count = count, .buf = buf };
+
+	return fake_job_run(&j);
 }
 
 /* The fakes, registered on first use; 0 or why they are not there. */

@@ -15,7 +15,8 @@
  * and counts violations.
  *
  * Three fakes, registered once per boot (`selftest` may run again and
- * there is no unregister), so every test looks at counters as differences:
+ * there is no unregister), so every test looks at counters as differences
+ * (fake_make() makes more for the tests that register disks themselves):
  *
  *   rta  1024 sectors, ring 4, polled: the layer's poll timer calls poll,
  *        so completions come from the timer SoftIrq.  Sector 0 holds an MBR
@@ -54,7 +55,7 @@
 #define NOS_TESTS_BLK_FAKE_H
 
 #include "types.h"
-#include "block/blkdev.h"
+#include "block/blkdev_driver.h"
 #include "kernel/ktimer.h"
 #include "kernel/spinlock.h"
 #include "kernel/waitgroup.h"
@@ -95,6 +96,13 @@ struct fake {
 };
 
 enum { FAKE_RTA, FAKE_RTB, FAKE_RTC, FAKE_NR };
+
+/*
+ * A polled fake of @sectors sectors (0 makes an empty disk), like rta but
+ * with no MBR and not registered: for tests that register disks
+ * themselves.  NULL without memory.  Never freed.
+ */
+struct fake *fake_make(u64 sectors);
 
 /* The fakes by index, once blk_fake_setup() has returned 0.  Never freed. */
 extern struct fake *blk_fakes[FAKE_NR];
@@ -181,6 +189,12 @@ int fake_server_wait(struct fake_server *s, struct fake_job *j);
  * wait for it: its result, or -ETIMEDOUT, or -ENOMEM.
  */
 int fake_job_run(struct fake_job *j);
+
+/*
+ * blk_read/blk_write/blk_flush (by @op) of @dev in a server: the call's
+ * result, or -ETIMEDOUT or -ENOMEM from fake_job_run().
+ */
+int fake_io(struct blkdev *dev, enum blk_op op, u64 sector, u32 count, void *buf);
 
 /* ------------------------------------------------- asynchronous batches */
 

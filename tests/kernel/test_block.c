@@ -8,10 +8,13 @@
  * registered once per boot, so the tests look at their counters as
  * differences, and every wait is bounded: a broken layer fails a test
  * instead of hanging the run.
+ *
+ * Claims, registration and the disk commands are tested in
+ * test_block_claims.c.
  */
 #include "tests/kernel/blk_fake.h"
 #include "block/blk_slot.h"
-#include "block/blkdev.h"
+#include "block/blkdev_driver.h"
 #include "errno.h"
 #include "kernel/sched.h"
 #include "lib/ktest.h"
@@ -33,26 +36,14 @@ static struct blkdev *dev_of(unsigned i)
 	return &blk_fakes[i]->disk;
 }
 
-/*
- * The synchronous wrapper for @op, called in a server: its result, or
- * -ETIMEDOUT or -ENOMEM from fake_job_run().
- */
-static int io(struct blkdev *dev, enum blk_op op, u64 sector, u32 count, void *buf)
-{
-	struct fake_job j = { .kind = FAKE_JOB_IO, .dev = dev, .op = op, .sector = sector,
-			      .count = count, .buf = buf };
-
-	return fake_job_run(&j);
-}
-
 static int rd(struct blkdev *dev, u64 sector, u32 count, void *buf)
 {
-	return io(dev, BLK_READ, sector, count, buf);
+	return fake_io(dev, BLK_READ, sector, count, buf);
 }
 
 static int wr(struct blkdev *dev, u64 sector, u32 count, const void *buf)
 {
-	return io(dev, BLK_WRITE, sector, count, (void *)buf);
+	return fake_io(dev, BLK_WRITE, sector, count, (void *)buf);
 }
 
 KTEST(block, fakes_registered_in_order)
@@ -599,14 +590,14 @@ KTEST(block, flush_reaches_the_driver)
 		struct fake *f = blk_fakes[i];
 		u64 before = fake_count(&f->flushes), counted = f->disk.flushes;
 
-		KT_EXPECT_EQ(io(&f->disk, BLK_FLUSH, 0, 0, NULL), 0);
+		KT_EXPECT_EQ(fake_io(&f->disk, BLK_FLUSH, 0, 0, NULL), 0);
 		KT_EXPECT_EQ(fake_count(&f->flushes) - before, 1);
 		KT_EXPECT_EQ(f->disk.flushes - counted, 1);
 	}
 	/* Through a partition, to its disk. */
 	KT_ASSERT((p3 = blkdev_find("rta3")) != NULL);
 	flushes = fake_count(&blk_fakes[FAKE_RTA]->flushes);
-	KT_EXPECT_EQ(io(p3, BLK_FLUSH, 0, 0, NULL), 0);
+	KT_EXPECT_EQ(fake_io(p3, BLK_FLUSH, 0, 0, NULL), 0);
 	KT_EXPECT_EQ(fake_count(&blk_fakes[FAKE_RTA]->flushes) - flushes, 1);
 	KT_EXPECT_EQ(fake_count(&blk_fakes[FAKE_RTA]->violations), 0);
 }

@@ -24,8 +24,12 @@ Machines (few boots, each shared by the checks that fit it):
   misc      vda 8 MiB scratch (diskbench), vdb read-only, vdc behind
             QEMU's blkdebug (EIO on every read of sector 100 and every
             write of sector 200), vdd..vdg hostile partition tables, vdh
-            3 TiB (sparse: more than 2^32 sectors); a virtio-scsi
-            controller with sda behind blkdebug, sdb 3 TiB, sdc scratch
+            3 TiB (sparse: more than 2^32 sectors), vdi 0 bytes; a
+            virtio-scsi controller with sda behind blkdebug, sdb 3 TiB, sdc
+            scratch, sdd read-only (readonly=on: MODE SENSE says write
+            protected)
+  probe     devices the drivers must refuse (legacy queues larger than
+            they take), beside one they serve
   irq       per virtio_irq=msix (default) | intx | poll, and per kind:
             two virtio-blk (modern, legacy) or two virtio-scsi controllers
             (modern, legacy) with one LUN each
@@ -38,11 +42,15 @@ What is checked, from the contract:
   diskread   32 hexdump -C lines "%08x  8 pairs  8 pairs  |ascii|" whose
              bytes are the image's; through a partition, the sector at
              partition start + n
-  diskwrite  "wrote N bytes to D sector S"; the bytes replace the start of
-             the sector and the rest is kept; they are in the image file
-             after power-off (a partition's sector 0 at start * 512)
-  errors     "no disk 'x' (see 'disks')", "sector 'N' is not in D (0-M)",
-             "'xyz' is not 1-512 bytes of hex digit pairs" (then a usage
+  diskwrite  "wrote N bytes to D sector S"; the bytes replace the sector
+             from the offset given (0 without one) and the rest is kept;
+             "<hex>*N" repeats the bytes N times, so one line fills a sector;
+             they are in the image file after power-off (a partition's
+             sector 0 at start * 512)
+  errors     "no disk 'x' (see 'disks')", "sector 'N' is not in D (0-M)"
+             (numbers past 2^64 included), "'xyz' is not hex digit pairs
+             ...", "offset must be 0-511", "N must be 1-512", "K bytes do not
+             fit ..." (then a usage line), "D is empty (0 sectors)" (no usage
              line), "D is read-only" for diskwrite and diskbench,
              "D sector S: read failed" (or "write failed") + "error EIO"
              for an I/O error, also in the middle of a diskbench; the
@@ -60,6 +68,8 @@ What is checked, from the contract:
              bounds only), refusals
   big disks  sectors past 2^32 are read and written where they are, not
              32 bits lower
+  probe      a device a driver refuses is reset and marked FAILED (QEMU's
+             own status, over QMP), registers nothing, and the kernel goes on
 """
 
 import hashlib
@@ -270,13 +280,47 @@ def blk_args(drive_id, path, addr, opts="", fmt="raw", drive_opts=""):
             "-device", f"virtio-blk-pci,drive={drive_id},addr={addr}{opts}"]
 
 
-def scsi_lun_args(drive_id, path, bus, target, lun):
-    return ["-drive", f"file={path},if=none,id={drive_id},format=raw",
+def scsi_lun_args(drive_id, path, bus, target, lun, drive_opts=""):
+    return ["-drive", f"file={path},if=none,id={drive_id},format=raw{drive_opts}",
             "-device", f"scsi-hd,drive={drive_id},bus={bus}.0,scsi-id={target},lun={lun}"]
 
 
 MODERN = ",disable-legacy=on,disable-modern=off"
 LEGACY = ",disable-modern=on"
+
+DISKREAD_USAGE = "usage: diskread <disk> <sector>"
+DISKWRITE_USAGE = "usage: diskwrite <disk> <sector> [offset] <hex>[*N]"
+HEX_FORM = "hex digit pairs (or pairs*N, to repeat them)"
+TWO_64 = 2**64
+# Numbers checked in their full width (vda of the main machine: 131072
+# sectors): past 2^64, at 2^64 - 1, negative, and products that overflow.
+FULL_WIDTH_CASES = [
+    (f"diskread vda {TWO_64}", f"diskread: sector '{TWO_64}' is not in vda (0-131071)"),
+    (f"diskread vda {TWO_64 - 1}",
+     f"diskread: sector '{TWO_64 - 1}' is not in vda (0-131071)"),
+    ("diskread vda 0x10000000000000000",
+     "diskread: sector '0x10000000000000000' is not in vda (0-131071)"),
+    (f"diskread vda {TWO_64 + 5}", f"diskread: sector '{TWO_64 + 5}' is not in vda (0-131071)"),
+    (f"diskwrite vda {TWO_64} 00", f"diskwrite: sector '{TWO_64}' is not in vda (0-131071)"),
+    ("diskwrite vda 5 512 00", "diskwrite: offset must be 0-511, not '512'"),
+    ("diskwrite vda 5 -1 00", "diskwrite: offset must be 0-511, not '-1'"),
+    (f"diskwrite vda 5 {TWO_64} 00", f"diskwrite: offset must be 0-511, not '{TWO_64}'"),
+    ("diskwrite vda 5 00*0", "diskwrite: N must be 1-512, not '0'"),
+    ("diskwrite vda 5 00*-1", "diskwrite: N must be 1-512, not '-1'"),
+    ("diskwrite vda 5 00*513", "diskwrite: N must be 1-512, not '513'"),
+    (f"diskwrite vda 5 00*{TWO_64 + 1}", f"diskwrite: N must be 1-512, not '{TWO_64 + 1}'"),
+    ("diskwrite vda 5 00*", "diskwrite: N must be 1-512, not ''"),
+    ("diskwrite vda 5 *5", f"diskwrite: '*5' is not {HEX_FORM}"),
+    ("diskwrite vda 5 0*5", f"diskwrite: '0*5' is not {HEX_FORM}"),
+    # 256 * 256 bytes would wrap a 16-bit product; 300 bytes from 300 overflow the sector.
+    ("diskwrite vda 5 " + "ab" * 256 + "*256", "diskwrite: 65536 bytes do not fit: at most "
+     "512 from offset 0"),
+    ("diskwrite vda 5 100 00*413", "diskwrite: 413 bytes do not fit: at most 412 from offset 100"),
+    ("diskwrite vda 5 300 " + "cd" * 300,
+     "diskwrite: 300 bytes do not fit: at most 212 from offset 300"),
+    (f"diskbench vda {TWO_64 + 1}", f"diskbench: MiB must be 1-1024, not '{TWO_64 + 1}'"),
+    ("diskbench vda -1", "diskbench: MiB must be 1-1024, not '-1'"),
+]
 
 
 # ------------------------------------------------------ the main machine ----
@@ -463,21 +507,30 @@ def test_bad_arguments_are_refused_and_the_shell_goes_on(main_vm):
         ("diskread vda 12x", "diskread: sector '12x' is not in vda (0-131071)",
          "usage: diskread <disk> <sector>"),
         ("diskwrite vdx 0 00", "diskwrite: no disk 'vdx' (see 'disks')",
-         "usage: diskwrite <disk> <sector> <hex>"),
+         DISKWRITE_USAGE),
         ("diskwrite vda1 2048 00", "diskwrite: sector '2048' is not in vda1 (0-2047)",
-         "usage: diskwrite <disk> <sector> <hex>"),
-        ("diskwrite vda 5 xyz", "diskwrite: 'xyz' is not 1-512 bytes of hex digit pairs",
-         "usage: diskwrite <disk> <sector> <hex>"),
-        ("diskwrite sda 5 abc", "diskwrite: 'abc' is not 1-512 bytes of hex digit pairs",
-         "usage: diskwrite <disk> <sector> <hex>"),
+         DISKWRITE_USAGE),
+        ("diskwrite vda 5 xyz", f"diskwrite: 'xyz' is not {HEX_FORM}", DISKWRITE_USAGE),
+        ("diskwrite sda 5 abc", f"diskwrite: 'abc' is not {HEX_FORM}", DISKWRITE_USAGE),
         ("diskbench nosuch", "diskbench: no disk 'nosuch' (see 'disks')",
          "usage: diskbench <disk> [MiB]"),
-    ]
+    ] + [(cmd, error, {"diskread": DISKREAD_USAGE, "diskwrite": DISKWRITE_USAGE,
+                       "diskbench": "usage: diskbench <disk> [MiB]"}[cmd.split()[0]])
+         for cmd, error in FULL_WIDTH_CASES]
     for cmd, error, usage in cases:
         assert vm.run_lines(cmd) == [error, usage], cmd
         assert vm.run("version").startswith("nos "), f"after {cmd!r}"
     # Nothing was written by the refused commands.
     assert diskread(vm, "vda", 5)[:2] == bytes(2)
+
+
+def test_diskwrite_help_says_what_fits(main_vm):
+    """The whole help is true: a sector is filled from one line with *N,
+    and any 512 bytes from two lines with offsets (1024 characters hold
+    at most ~500 bytes in hex)."""
+    out = main_vm.run_lines("help diskwrite")
+    assert out[0] == DISKWRITE_USAGE, out
+    assert "offset" in out[1] and "*N" in out[1], out
 
 
 def test_random_gives_fresh_bytes(main_vm):
@@ -584,7 +637,9 @@ def misc_images(tmp_path_factory):
          "vdh": make_raw(d / "huge-blk.img", HUGE_MIB, HUGE_SECTORS),
          "sda": make_raw(d / "bad-lun.img", 4, bad),
          "sdb": make_raw(d / "huge-lun.img", HUGE_MIB, HUGE_SECTORS),
-         "sdc": make_raw(d / "scratch-lun.img", 8)}
+         "sdc": make_raw(d / "scratch-lun.img", 8),
+         "sdd": make_raw(d / "ro-lun.img", 4, [0, 10]),
+         "vdi": make_raw(d / "empty.img", 0)}
     for name, entries in HOSTILE.items():
         write_mbr(p[name], entries)
     write_mbr(p["vdg"], [(0x00, 0x83, 2048, 2048)], signature=False)
@@ -602,7 +657,9 @@ def misc_images(tmp_path_factory):
             + ["-device", "virtio-scsi-pci,id=scsi0,addr=11"]
             + scsi_lun_args("sa", f"blkdebug:{cfg}:{p['sda']}", "scsi0", 0, 0)
             + scsi_lun_args("sb", p["sdb"], "scsi0", 1, 0)
-            + scsi_lun_args("sc", p["sdc"], "scsi0", 2, 0))
+            + scsi_lun_args("sc", p["sdc"], "scsi0", 2, 0)
+            + scsi_lun_args("sd", p["sdd"], "scsi0", 3, 0, drive_opts=",readonly=on")
+            + blk_args("i", p["vdi"], 12))
     return MiscImages(d, p, tuple(args))
 
 
@@ -611,19 +668,76 @@ def misc_vm(module_boot_vm, misc_images):
     return module_boot_vm(extra_args=misc_images.args)
 
 
-def test_read_only_disk_reads_but_refuses_writes(misc_vm, misc_images):
+@pytest.mark.parametrize("dev", ["vdb", "sdd"])
+def test_read_only_disk_reads_but_refuses_writes(misc_vm, misc_images, dev):
+    """vdb is a virtio-blk disk without write access (VIRTIO_BLK_F_RO), sdd
+    a SCSI LUN whose MODE SENSE header has the write-protect bit: both are
+    listed "ro" and refuse writes before sending any."""
     vm = misc_vm
-    row = disks(vm)["vdb"]
+    tag = misc_images.paths[dev].name
+    row = disks(vm)[dev]
     assert (row.rw, row.sectors) == ("ro", 8192), row
-    want = pattern("ro.img", 10)
-    assert diskread(vm, "vdb", 10) == want
-    assert vm.run_lines("diskwrite vdb 10 00112233") == ["diskwrite: vdb is read-only"]
-    assert vm.run_lines("diskbench vdb 1") == ["diskbench: vdb is read-only"]
-    assert diskread(vm, "vdb", 10) == want
+    want = pattern(tag, 10)
+    assert diskread(vm, dev, 10) == want
+    assert vm.run_lines(f"diskwrite {dev} 10 00112233") == [f"diskwrite: {dev} is read-only"]
+    assert vm.run_lines(f"diskwrite {dev} 10 4 ff*8") == [f"diskwrite: {dev} is read-only"]
+    assert vm.run_lines(f"diskbench {dev} 1") == [f"diskbench: {dev} is read-only"]
+    assert diskread(vm, dev, 10) == want
     assert vm.run("version").startswith("nos ")
-    with open(misc_images.paths["vdb"], "rb") as f:
+    log = vm.run(f"dmesg {dev}")
+    assert re.search(rf"\b{dev}: 8192 sectors of 512 bytes \(4 MiB\), read-only", log), log
+    # No write reached the device, so none failed there either.
+    assert not re.search(rf"\b{dev}: write .* failed", log), log
+    with open(misc_images.paths[dev], "rb") as f:
         f.seek(10 * SECTOR)
         assert f.read(SECTOR) == want
+
+
+def test_writable_luns_stay_writable(misc_vm):
+    """The write-protect bit is read per LUN: the others are "rw"."""
+    rows = disks(misc_vm)
+    for dev in ("sda", "sdb", "sdc"):
+        assert rows[dev].rw == "rw", rows[dev]
+
+
+def test_empty_disk_says_it_is_empty(misc_vm):
+    """vdi is a 0-byte image: it is listed, no partition table is looked
+    for, and every command says the disk is empty (there is no sector
+    range to name, and no usage line: the command was well formed)."""
+    vm = misc_vm
+    row = disks(vm)["vdi"]
+    assert (row.sectors, row.bsize, row.size, row.rw) == (0, SECTOR, "0 B", "rw"), row
+    assert BLK_MODEL_RE.match(row.model), row
+    for cmd in ("diskread vdi 0", "diskread vdi 1", "diskwrite vdi 0 00",
+                "diskwrite vdi 0 3 00*4", "diskbench vdi", "diskbench vdi 1"):
+        name = cmd.split()[0]
+        assert vm.run_lines(cmd) == [f"{name}: vdi is empty (0 sectors)"], cmd
+        assert vm.run("version").startswith("nos "), f"after {cmd!r}"
+    log = vm.run("dmesg vdi")
+    assert "vdi: 0 sectors of 512 bytes" in log, log
+    assert "partition table" not in log, log
+
+
+def test_diskwrite_fills_whole_sectors(misc_vm, misc_images):
+    """A sector filled from one line (a byte repeated 512 times) and from
+    two (256 bytes each, the second at offset 256); an offset write keeps
+    what is around it.  The host reads the same bytes from the image."""
+    vm = misc_vm
+    assert vm.run("diskwrite vda 16000 5a*512") == "wrote 512 bytes to vda sector 16000"
+    assert diskread(vm, "vda", 16000) == b"\x5a" * SECTOR
+    data = pattern("two-lines", 16001)
+    assert vm.run(f"diskwrite vda 16001 {data[:256].hex()}") == \
+        "wrote 256 bytes to vda sector 16001"
+    assert vm.run(f"diskwrite vda 16001 256 {data[256:].hex()}") == \
+        "wrote 256 bytes to vda sector 16001"
+    assert diskread(vm, "vda", 16001) == data
+    assert vm.run("diskwrite vda 16000 510 0102*1") == "wrote 2 bytes to vda sector 16000"
+    assert vm.run("diskwrite vda 16000 100 c3d4*6") == "wrote 12 bytes to vda sector 16000"
+    want = b"\x5a" * 100 + b"\xc3\xd4" * 6 + b"\x5a" * 398 + b"\x01\x02"
+    assert diskread(vm, "vda", 16000) == want
+    with open(misc_images.paths["vda"], "rb") as f:
+        f.seek(16000 * SECTOR)
+        assert f.read(2 * SECTOR) == want + data
 
 
 def test_hostile_partition_tables(misc_vm):
@@ -809,3 +923,45 @@ def test_interrupt_paths(boot_vm, tmp_path, mode, kind):
     if mode != "poll":  # each device's handler counts only its own
         assert not (seen[0] & seen[1]), f"one handler counted both devices: {seen}"
     assert vm.run("version").startswith("nos ")
+
+
+# ------------------------------------------------------- refused devices ----
+
+def virtio_status(vm, dev_id):
+    """The device status bits QEMU reports for the virtio device @dev_id."""
+    st = vm.qmp("x-query-virtio-status", path=f"/machine/peripheral/{dev_id}/virtio-backend")
+    return st["status"]["statuses"]
+
+
+def test_refused_devices_are_reset_and_the_kernel_goes_on(boot_vm, tmp_path):
+    """Legacy devices fix their queue size; one of 512 entries is more than
+    virtio-blk or virtio-scsi take, so their probes fail after the status
+    handshake and the queue set-up have begun.  The failure path resets the
+    device and marks it FAILED (QEMU shows no ACKNOWLEDGE, DRIVER or
+    DRIVER_OK left), registers no disk, and the device served beside them
+    works."""
+    good = make_raw(tmp_path / "good.img", 4, [7])
+    lost = make_raw(tmp_path / "lost.img", 4)
+    lun = make_raw(tmp_path / "lun.img", 4)
+    vm = boot_vm(qmp=True, extra_args=[
+        *blk_args("l", lost, 3, LEGACY + ",queue-size=512,id=badblk"),
+        "-device", "virtio-scsi-pci,id=badscsi,addr=4" + LEGACY + ",virtqueue_size=512",
+        *scsi_lun_args("s", lun, "badscsi", 0, 0),
+        *blk_args("g", good, 5, MODERN + ",id=goodblk")])
+    log = vm.run("dmesg")
+    for addr, driver, queue in (("00:03.0", "virtio-blk", 0), ("00:04.0", "virtio-scsi", 2)):
+        assert re.search(rf"virtio {addr}: legacy queue {queue} has 512 entries; the driver "
+                         r"takes a power of two up to 256", log), log
+        assert f"pci: {addr}: driver {driver} refused it (ENOSPC)" in log, log
+    for dev in ("badblk", "badscsi"):
+        assert virtio_status(vm, dev) == ["VIRTIO_CONFIG_S_FAILED: Error in guest, device failed"]
+    assert any("DRIVER_OK" in s for s in virtio_status(vm, "goodblk"))
+    blocks = pci_blocks(vm.run("pci"))
+    assert " driver " not in blocks["00:03.0"][0] and " driver " not in blocks["00:04.0"][0]
+    assert blocks["00:05.0"][0].endswith(" driver virtio-blk"), blocks["00:05.0"]
+    rows = disks(vm)
+    assert list(rows) == ["vda"], rows  # the refused ones left no disk behind
+    assert BLK_MODEL_RE.match(rows["vda"].model).group(1) == "00:05.0", rows["vda"]
+    assert diskread(vm, "vda", 7) == pattern("good.img", 7)
+    diskwrite(vm, "vda", 8, b"still here")
+    assert diskread(vm, "vda", 8)[:10] == b"still here"

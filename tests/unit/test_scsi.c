@@ -2,7 +2,7 @@
  * test_scsi.c — SCSI CDBs byte for byte against SBC-3/SPC-4, the READ/WRITE
  * 10/16 switch at its edges, the response parsers on good, short and lying
  * data, sense decoding in both formats, the errno table, and random sense /
- * REPORT LUNS / INQUIRY / READ CAPACITY data.
+ * REPORT LUNS / INQUIRY / READ CAPACITY / MODE SENSE data.
  *
  * Out-of-bounds reads: a parser is handed its @len bytes at the very end of
  * a static buffer (tail()), so reading even one byte past @len runs off the
@@ -559,6 +559,103 @@ KTEST(scsi, sense_key_names)
 	KT_EXPECT_STREQ(scsi_sense_key_str(0xFF), "UNKNOWN SENSE KEY");
 }
 
+/* ---- MODE SENSE ------------------------------------------------------------- */
+
+KTEST(scsi, cdb_mode_sense)
+{
+	EXPECT_CDB(scsi_cdb_mode_sense6(dirty_cdb(), SCSI_MODE_PAGE_ALL, 192),
+		   0x1A, 0, 0x3F, 0, 192, 0);
+	EXPECT_CDB(scsi_cdb_mode_sense6(dirty_cdb(), 0x08, 4), 0x1A, 0, 0x08, 0, 4, 0);
+	/* Only the page code's 6 bits: the PC field (current values) stays 0. */
+	EXPECT_CDB(scsi_cdb_mode_sense6(dirty_cdb(), 0xFF, 255), 0x1A, 0, 0x3F, 0, 255, 0);
+	EXPECT_CDB(scsi_cdb_mode_sense10(dirty_cdb(), SCSI_MODE_PAGE_ALL, 192),
+		   0x5A, 0, 0x3F, 0, 0, 0, 0, 0, 192, 0);
+	EXPECT_CDB(scsi_cdb_mode_sense10(dirty_cdb(), 0xC1, 0x1234),
+		   0x5A, 0, 0x01, 0, 0, 0, 0, 0x12, 0x34, 0);
+}
+
+static u8 mode_buf[16];
+
+/* A mode parameter header: (6) when @ten is false, else (10). */
+static void mode_set(bool ten, unsigned data_len, u8 dev_specific)
+{
+	memset(mode_buf, 0, sizeof(mode_buf));
+	if (ten) {
+		put_be16(mode_buf, (u16)data_len);
+		mode_buf[3] = dev_specific;
+	} else {
+		mode_buf[0] = (u8)data_len;
+		mode_buf[2] = dev_specific;
+	}
+}
+
+static int ms6(size_t len, bool *wp)
+{
+	return scsi_parse_mode_sense6(tail(mode_buf, len), len, wp);
+}
+
+static int ms10(size_t len, bool *wp)
+{
+	return scsi_parse_mode_sense10(tail(mode_buf, len), len, wp);
+}
+
+KTEST(scsi, mode_sense_write_protect)
+{
+	bool wp = true;
+
+	mode_set(false, 3, 0x00);
+	KT_EXPECT_EQ(ms6(4, &wp), 0);
+	KT_EXPECT(!wp);
+	mode_set(false, 11, 0x80); /* + a block descriptor */
+	KT_EXPECT_EQ(ms6(12, &wp), 0);
+	KT_EXPECT(wp);
+	mode_set(false, 3, 0x7F); /* every other bit (DPOFUA, ...) is not WP */
+	KT_EXPECT_EQ(ms6(4, &wp), 0);
+	KT_EXPECT(!wp);
+	mode_set(false, 0xFF, 0x90); /* claims more than was sent: the header is all we need */
+	KT_EXPECT_EQ(ms6(4, &wp), 0);
+	KT_EXPECT(wp);
+
+	mode_set(true, 6, 0x80);
+	KT_EXPECT_EQ(ms10(8, &wp), 0);
+	KT_EXPECT(wp);
+	mode_set(true, 6, 0x10);
+	KT_EXPECT_EQ(ms10(8, &wp), 0);
+	KT_EXPECT(!wp);
+	/* The (10) header's WP is in byte 3: byte 2 (medium type) is not it. */
+	mode_set(true, 6, 0x00);
+	mode_buf[2] = 0x80;
+	KT_EXPECT_EQ(ms10(8, &wp), 0);
+	KT_EXPECT(!wp);
+}
+
+KTEST(scsi, mode_sense_short_or_lying_headers)
+{
+	bool wp = true;
+
+	for (size_t len = 0; len < 4; len++) {
+		mode_set(false, 3, 0x80);
+		KT_EXPECT_EQ(ms6(len, &wp), -EINVAL);
+	}
+	for (size_t len = 0; len < 8; len++) {
+		mode_set(true, 6, 0x80);
+		KT_EXPECT_EQ(ms10(len, &wp), -EINVAL);
+	}
+	/* A mode data length that does not even cover the header. */
+	for (unsigned n = 0; n < 3; n++) {
+		mode_set(false, n, 0x80);
+		KT_EXPECT_EQ(ms6(16, &wp), -EINVAL);
+	}
+	for (unsigned n = 0; n < 6; n++) {
+		mode_set(true, n, 0x80);
+		KT_EXPECT_EQ(ms10(16, &wp), -EINVAL);
+	}
+	KT_EXPECT(wp); /* never written on failure */
+	wp = false;
+	mode_set(true, 0x0100, 0x00); /* only the high byte set: 256, fine */
+	KT_EXPECT_EQ(ms10(8, &wp), 0);
+}
+
 /* ---- random data ------------------------------------------------------------ */
 
 static u8 rnd[256];
@@ -681,4 +778,37 @@ KTEST(scsi, random_inquiry_and_capacity)
 			KT_EXPECT(len >= 12 && bs >= 512 && bs <= 65536 && !(bs & (bs - 1)) &&
 				  blocks >= 1);
 	}
+}
+
+KTEST(scsi, random_mode_sense)
+{
+	unsigned ok6 = 0, ok10 = 0;
+
+	for (unsigned round = 0; round < 5000; round++) {
+		size_t len = ktest_rand(kt) % 24;
+		bool wp6 = false, wp10 = false, before = ktest_rand(kt) % 2;
+		int rc;
+
+		fill_random(kt, len);
+		wp6 = wp10 = before;
+		rc = scsi_parse_mode_sense6(tail(rnd, len), len, &wp6);
+		if (rc == 0) {
+			ok6++;
+			KT_EXPECT(len >= 4 && rnd[0] >= 3);
+			KT_EXPECT_EQ(wp6, (rnd[2] & 0x80) != 0);
+		} else {
+			KT_EXPECT_EQ(rc, -EINVAL);
+			KT_EXPECT_EQ(wp6, before);
+		}
+		rc = scsi_parse_mode_sense10(tail(rnd, len), len, &wp10);
+		if (rc == 0) {
+			ok10++;
+			KT_EXPECT(len >= 8 && get_be16(rnd) >= 6);
+			KT_EXPECT_EQ(wp10, (rnd[3] & 0x80) != 0);
+		} else {
+			KT_EXPECT_EQ(rc, -EINVAL);
+			KT_EXPECT_EQ(wp10, before);
+		}
+	}
+	KT_EXPECT(ok6 > 1000 && ok10 > 1000);
 }
