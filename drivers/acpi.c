@@ -194,7 +194,7 @@ static int cmd_acpi(struct sh *sh, int argc, char **argv)
 		return sh_error(sh, "no usable ACPI tables");
 	sh_printf(sh, "RSDP rev %u (%s) -> %s at 0x%llx\n", acpi.rsdp_revision, acpi.rsdp_oem_id,
 		  acpi.root_sig, (unsigned long long)acpi.root_phys);
-	for (unsigned i = 0; i < acpi.ntables; i++) {
+	for (unsigned i = 0; i < acpi.ntables && !sh_output_error(sh); i++) {
 		const struct acpi_table_rec *t = &acpi.tables[i];
 
 		sh_printf(sh, "%-4s 0x%08llx %6u bytes rev %u %-6s %-8s%s%s\n", t->signature,
@@ -207,7 +207,7 @@ static int cmd_acpi(struct sh *sh, int argc, char **argv)
 	sh_printf(sh, "pm1a_cnt 0x%x, reset %s, S5 %s (%u/%u), %u warnings\n",
 		  acpi.fadt.pm1a_cnt_port, acpi.fadt.reset_supported ? "yes" : "no",
 		  acpi.have_s5 ? "yes" : "no", acpi.slp_typa, acpi.slp_typb, acpi.warnings);
-	return 0;
+	return sh_output_error(sh);
 }
 SHELL_CMD("acpi", "", "list the ACPI tables and what nos took from them", 0, 0, cmd_acpi);
 

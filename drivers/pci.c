@@ -325,10 +325,10 @@ static void show_dev(struct sh *sh, const struct pci_dev *d)
 
 static int cmd_pci(struct sh *sh, int argc, char **argv)
 {
-	for (unsigned i = 0; i < ndevs; i++)
+	for (unsigned i = 0; i < ndevs && !sh_output_error(sh); i++)
 		show_dev(sh, &devs[i]);
 	sh_printf(sh, "%u functions\n", ndevs);
-	return 0;
+	return sh_output_error(sh);
 }
 SHELL_CMD("pci", "", "list PCI functions: address, ids, class, BARs, interrupt, driver", 0, 0,
 	  cmd_pci);

@@ -45,7 +45,8 @@ static int cmd_irqstat(struct sh *sh, int argc, char **argv)
 	for (unsigned c = 0; c < cols; c++)
 		sh_printf(sh, "       cpu%u", c);
 	sh_printf(sh, "       total  device\n");
-	for (const struct irq_action *a = irq_next_action(NULL); a; a = irq_next_action(a))
+	for (const struct irq_action *a = irq_next_action(NULL); a && !sh_output_error(sh);
+	     a = irq_next_action(a))
 		irqstat_row(sh, a, cols);
 	sh_printf(sh, "spurious: %llu\n", (unsigned long long)irq_spurious_count());
 	for (unsigned i = 0; i < SOFTIRQ_TYPES; i++) {
@@ -60,6 +61,6 @@ static int cmd_irqstat(struct sh *sh, int argc, char **argv)
 		}
 		sh_printf(sh, " %11llu  %s\n", (unsigned long long)total, softirq_name(i));
 	}
-	return 0;
+	return sh_output_error(sh);
 }
 SHELL_CMD("irqstat", "", "interrupts taken per device and per CPU", 0, 0, cmd_irqstat);

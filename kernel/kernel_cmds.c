@@ -1,8 +1,15 @@
 /*
  * kernel_cmds.c — shell commands that show the kernel itself: version,
- * cls, dmesg, cpu and panic.
+ * cls, dmesg, cpu, panic and smpbench.
+ *
+ * dmesg can print thousands of lines: it stops when the session's sink
+ * fails or Ctrl-C interrupts it.  smpbench looks at Ctrl-C between batches
+ * of its rounds and prints no figure for a measurement it cut short; it
+ * maps and unmaps one fixed scratch address, so one session at a time runs
+ * it (a second is told so).
  */
 #include "config.h"
+#include "errno.h"
 #include "kernel/console.h"
 #include "drivers/lapic.h"
 #include "kernel/cpu.h"
@@ -10,10 +17,12 @@
 #include "kernel/smp.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
+#include "kernel/sched.h"
 #include "kernel/shell.h"
 #include "kernel/time.h"
 #include "kernel/x86.h"
 #include "mm/addr.h"
+#include "mm/kmalloc.h"
 #include "mm/page_alloc.h"
 #include "mm/paging.h"
 #include "lib/string.h"
@@ -36,22 +45,29 @@ SHELL_CMD("cls", "", "clear the screen", 0, 0, cmd_cls);
 struct dmesg_filter {
 	struct sh *sh;
 	const char *filter;
+	int rc; /* once set, the rest of the log is skipped */
 };
 
 static void dmesg_line(const char *line, enum log_level level, void *arg)
 {
 	struct dmesg_filter *f = arg;
 
-	if (!f->filter || strstr(line, f->filter))
+	if (f->rc)
+		return;
+	if (task_interrupted())
+		f->rc = -EINTR;
+	else if (!f->filter || strstr(line, f->filter)) {
 		sh_printf(f->sh, "%s\n", line);
+		f->rc = sh_output_error(f->sh);
+	}
 }
 
 static int cmd_dmesg(struct sh *sh, int argc, char **argv)
 {
-	struct dmesg_filter f = { sh, argc > 1 ? argv[1] : NULL };
+	struct dmesg_filter f = { sh, argc > 1 ? argv[1] : NULL, 0 };
 
 	dmesg_for_each(dmesg_line, &f);
-	return 0;
+	return f.rc;
 }
 SHELL_CMD("dmesg", "[filter]", "show kernel messages (only lines containing filter)", 0, 1,
 	  cmd_dmesg);
@@ -101,40 +117,63 @@ static const char *const cpu_state_names[] = {
 	[CPU_ONLINE] = "online", [CPU_FAILED] = "failed",
 };
 
-static void cpu_show(struct sh *sh, unsigned cpu)
+/* A CPU that cannot run the call (offline, failed, or not answering). */
+static void cpu_show_state(struct sh *sh, unsigned cpu, int rc)
 {
 	struct percpu *pc = percpu_of(cpu);
-	struct cpu_regs r;
 
-	if (smp_call(cpu, cpu_collect, &r)) {
-		sh_printf(sh, "cpu%u: apic %u, %s%s%s\n", cpu, pc->apic_id,
-			  cpu_state_names[pc->state], pc->fail_step ? ": " : "",
-			  pc->fail_step ? pc->fail_step : "");
-		return;
-	}
+	sh_printf(sh, "cpu%u: apic %u, %s%s%s%s\n", cpu, pc->apic_id, cpu_state_names[pc->state],
+		  pc->fail_step ? ": " : "", pc->fail_step ? pc->fail_step : "",
+		  rc == -ETIMEDOUT ? " (did not answer: interrupts off?)" : "");
+}
+
+static void cpu_show_regs(struct sh *sh, unsigned cpu, const struct cpu_regs *r)
+{
+	struct percpu *pc = percpu_of(cpu);
+
 	sh_printf(sh, "cpu%u: apic %u, %s, %s, %s, family %u model %u stepping %u\n", cpu,
-		  pc->apic_id, cpu_state_names[pc->state], r.info.vendor,
-		  r.info.brand[0] ? r.info.brand : "(no brand string)", r.info.family,
-		  r.info.model, r.info.stepping);
+		  pc->apic_id, cpu_state_names[pc->state], r->info.vendor,
+		  r->info.brand[0] ? r->info.brand : "(no brand string)", r->info.family,
+		  r->info.model, r->info.stepping);
 	sh_printf(sh, "  cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx ticks=%llu\n",
-		  (unsigned long long)r.cr0, (unsigned long long)r.cr3,
-		  (unsigned long long)r.cr4, (unsigned long long)r.efer,
+		  (unsigned long long)r->cr0, (unsigned long long)r->cr3,
+		  (unsigned long long)r->cr4, (unsigned long long)r->efer,
 		  (unsigned long long)pc->ticks);
 	if (cpu)
-		sh_printf(sh, "  started in %llu us\n", (unsigned long long)(pc->startup_ns / 1000));
+		sh_printf(sh, "  started in %llu us\n",
+			  (unsigned long long)(pc->startup_ns / 1000));
 	else
-		cpu_print_features(sh, &r.info);
+		cpu_print_features(sh, &r->info);
+}
+
+/*
+ * The registers are read on the CPU itself.  They are collected into
+ * kmalloc'd memory, not the stack: smp_call() does not withdraw a call that
+ * timed out, and its late run must not write into a frame that is gone —
+ * so after a timeout the buffer is left allocated.
+ */
+static void cpu_show(struct sh *sh, unsigned cpu)
+{
+	struct cpu_regs *r = kmalloc(sizeof(*r));
+	int rc = r ? smp_call(cpu, cpu_collect, r) : -ENOMEM;
+
+	if (rc)
+		cpu_show_state(sh, cpu, rc);
+	else
+		cpu_show_regs(sh, cpu, r);
+	if (rc != -ETIMEDOUT)
+		kfree(r);
 }
 
 static int cmd_cpu(struct sh *sh, int argc, char **argv)
 {
-	for (unsigned c = 0; c < CONFIG_MAX_CPUS; c++)
+	for (unsigned c = 0; c < CONFIG_MAX_CPUS && !sh_output_error(sh); c++)
 		if (c == 0 || percpu_of(c)->state != CPU_OFFLINE)
 			cpu_show(sh, c);
 	sh_printf(sh, "%u of %u CPUs online; TSC %llu kHz%s; %s\n", smp_cpu_count(),
 		  smp_cpus_listed(), (unsigned long long)(time_tsc_hz() / 1000),
 		  time_tsc_invariant() ? " (invariant)" : "", lapic_x2apic() ? "x2APIC" : "xAPIC");
-	return 0;
+	return sh_output_error(sh);
 }
 SHELL_CMD("cpu", "", "show every CPU: APIC id, state, control registers, ticks", 0, 0, cmd_cpu);
 
@@ -217,53 +256,87 @@ static void smpbench_nothing(void *arg)
 {
 }
 
-/* Mean time of @rounds cross-CPU calls to @target, in ns. */
-static u64 ipi_round_trip_ns(unsigned target, unsigned rounds)
+#define SMPBENCH_BATCH 64 /* rounds between looks at Ctrl-C */
+
+/* Mean time of @rounds cross-CPU calls to @target in *@ns; -EINTR on Ctrl-C. */
+static int ipi_round_trip_ns(unsigned target, unsigned rounds, u64 *ns)
 {
 	u64 t0 = time_ns();
 
-	for (unsigned i = 0; i < rounds; i++)
+	for (unsigned i = 0; i < rounds; i++) {
+		if (i % SMPBENCH_BATCH == 0 && task_interrupted())
+			return -EINTR;
 		smp_call(target, smpbench_nothing, NULL);
-	return (time_ns() - t0) / rounds;
+	}
+	*ns = (time_ns() - t0) / rounds;
+	return 0;
 }
 
-static u64 shootdown_ns(unsigned rounds)
+/* Mean time of unmapping one page (with its shootdown) in *@ns. */
+static int shootdown_ns(unsigned rounds, u64 *ns)
 {
 	u64 va = VA_TEST + 0x80000, t = 0;
 	void *page = page_zalloc(1);
+	unsigned i;
 
 	if (!page)
-		return 0;
-	for (unsigned i = 0; i < rounds; i++) {
+		return -ENOMEM;
+	for (i = 0; i < rounds; i++) {
 		u64 t0;
 
+		if (i % SMPBENCH_BATCH == 0 && task_interrupted())
+			break;
 		paging_map(va, virt_to_phys(page), MAP_WRITE);
 		t0 = time_ns();
 		paging_unmap(va);
 		t += time_ns() - t0;
 	}
 	page_free(page, 1);
-	return t / rounds;
+	*ns = t / rounds;
+	return i < rounds ? -EINTR : 0;
+}
+
+static bool smpbench_busy; /* [a] a session is running smpbench (its scratch page) */
+
+static int smpbench_run(struct sh *sh, unsigned target)
+{
+	u64 ns;
+	int rc;
+
+	if ((rc = ipi_round_trip_ns(target, 2000, &ns)) != 0)
+		return rc;
+	sh_printf(sh, "ipi round trip: %llu ns (cpu%u -> cpu%u)\n", (unsigned long long)ns,
+		  this_cpu()->cpu, target);
+	if ((rc = shootdown_ns(500, &ns)) == -ENOMEM)
+		sh_printf(sh, "smpbench: no free page to map\n");
+	if (rc)
+		return rc;
+	sh_printf(sh, "tlb shootdown: %llu ns (one page, %u CPUs)\n", (unsigned long long)ns,
+		  smp_cpu_count());
+	for (unsigned c = 1; c < CONFIG_MAX_CPUS; c++)
+		if (smp_cpu_online(c))
+			sh_printf(sh, "ap startup: cpu%u %llu us\n", c,
+				  (unsigned long long)(percpu_of(c)->startup_ns / 1000));
+	return 0;
 }
 
 static int cmd_smpbench(struct sh *sh, int argc, char **argv)
 {
 	unsigned target = 0;
+	int rc;
 
 	for (unsigned c = 1; c < CONFIG_MAX_CPUS && !target; c++)
 		if (smp_cpu_online(c))
 			target = c;
 	if (!target)
 		return sh_error(sh, "needs a second CPU online");
-	sh_printf(sh, "ipi round trip: %llu ns (cpu%u -> cpu%u)\n",
-		  (unsigned long long)ipi_round_trip_ns(target, 2000), this_cpu()->cpu, target);
-	sh_printf(sh, "tlb shootdown: %llu ns (one page, %u CPUs)\n",
-		  (unsigned long long)shootdown_ns(500), smp_cpu_count());
-	for (unsigned c = 1; c < CONFIG_MAX_CPUS; c++)
-		if (smp_cpu_online(c))
-			sh_printf(sh, "ap startup: cpu%u %llu us\n", c,
-				  (unsigned long long)(percpu_of(c)->startup_ns / 1000));
-	return 0;
+	if (__atomic_exchange_n(&smpbench_busy, true, __ATOMIC_ACQUIRE)) {
+		sh_printf(sh, "smpbench: already running in another session\n");
+		return -EBUSY;
+	}
+	rc = smpbench_run(sh, target);
+	__atomic_store_n(&smpbench_busy, false, __ATOMIC_RELEASE);
+	return rc;
 }
 SHELL_CMD("smpbench", "", "measure IPI round trip, TLB shootdown and AP start-up", 0, 0,
 	  cmd_smpbench);

@@ -36,6 +36,13 @@ static void shell_console_write(void *ctx, const char *buf, size_t len)
 	console_write(buf, len);
 }
 
+/* The session's sink: the console never refuses output. */
+static int shell_console_sink(void *ctx, const char *buf, size_t len)
+{
+	console_write(buf, len);
+	return 0;
+}
+
 /* Feed console input to the editor until it finishes or drops a line. */
 static enum shell_line_event shell_console_read(struct shell_line *sl)
 {
@@ -89,7 +96,7 @@ void shell_run_console(void)
 		shell_line_init(&shell_console_line, shell_console_write, NULL);
 		shell_console_ready = true;
 	}
-	sh_init(&sh, shell_console_write, NULL);
+	sh_init(&sh, shell_console_sink, NULL);
 	console_set_shell_active(true);
 	while (!shell_exit_requested(&sh))
 		shell_console_step(&sh, &shell_console_line);

@@ -20,6 +20,18 @@
  * max_args is at most SHELL_ARGV_MAX - 1; use that for "any number".
  * Names starting with '_' are hidden from `help` (test-only commands);
  * they can still be run.
+ *
+ * Rules for handlers, because several sessions (the console and each
+ * UDP-shell client, each in its own task) may run the same command at
+ * once and a user must always get the prompt back:
+ *  - No function-level statics for working state: use the stack (a few
+ *    hundred bytes) or kmalloc().
+ *  - A handler that waits or loops for long can be interrupted (Ctrl-C):
+ *    it uses the interruptible waits and checks task_interrupted() in its
+ *    loops (kernel/sched.h), and then returns -EINTR — but only after the
+ *    I/O it started no longer owns its buffers.
+ *  - Long output stops when sh_output_error() says the sink failed.
+ *  - Numbers from the user go through sh_parse_uint().
  */
 #ifndef NOS_SHELL_H
 #define NOS_SHELL_H
@@ -50,8 +62,15 @@ struct sh_cmd {
 	static const struct sh_cmd *const shcmd_ptr_##fn_                      \
 		__section("shell_cmds") __used __aligned(8) = &shcmd_desc_##fn_
 
-/* Output sink of a session: receives raw bytes ('\n' line ends). */
-typedef void (*sh_write_fn)(void *ctx, const char *buf, size_t len);
+/*
+ * Output sink of a session: receives raw bytes ('\n' line ends) and returns
+ * 0, or a negative errno when it cannot take them (a network sink whose
+ * peer is gone or too far behind).  After an error the session drops the
+ * rest of the command's output without calling the sink again (see
+ * sh_output_error()), so a sink never sees a command's output with a hole
+ * in the middle.  Called from the task running the command.
+ */
+typedef int (*sh_write_fn)(void *ctx, const char *buf, size_t len);
 
 /*
  * A session.  Whoever runs one (console loop, UDP shell) owns the struct
@@ -63,11 +82,36 @@ struct sh {
 	void *ctx;
 	const struct sh_cmd *cmd; /* the running command, for sh_error() */
 	bool exit_requested;      /* see shell_request_exit() */
+	int error;                /* the sink's first error in this line, or 0 */
 };
 
-/* Formatted output to the session.  Returns the number of bytes written. */
+/*
+ * Output to the session.  sh_write() returns 0 or the sink's error;
+ * sh_printf() the number of bytes written, or the sink's error.  Once the
+ * sink has failed, both drop their output and return that error until the
+ * next line starts (shell_exec() at the top level clears it).
+ */
 int sh_printf(struct sh *sh, const char *fmt, ...) __printf(2, 3);
-void sh_write(struct sh *sh, const char *buf, size_t len);
+int sh_write(struct sh *sh, const char *buf, size_t len);
+
+/*
+ * 0 while the session's output gets through, else the sink's error.  A
+ * command whose output is long (a table, a log, a hex dump) checks it in
+ * its loop and returns the error, so that a gone or stalled peer does not
+ * keep it busy formatting lines nobody will read.
+ */
+int sh_output_error(const struct sh *sh);
+
+/*
+ * Parse the numeric argument @arg (decimal or 0x hex, the whole 64-bit
+ * width checked) and require @min <= value <= @max.  On success stores it
+ * in *@out and returns 0.  Otherwise prints one error line naming the
+ * argument, e.g. "hang: seconds must be 1-30, not '99'", and returns
+ * -EINVAL, so a handler can `return` it and the usage line follows.
+ * @what is the argument's name as the usage line shows it.
+ */
+int sh_parse_uint(struct sh *sh, const char *arg, const char *what, u64 min, u64 max,
+		  u64 *out);
 /*
  * One-line error for the running command: "<cmd>: <message>".  Returns
  * -EINVAL so a handler can `return sh_error(sh, "...")`.
@@ -78,8 +122,9 @@ int sh_error(struct sh *sh, const char *fmt, ...) __printf(2, 3);
  * Parse and run one command line in session @sh.  Returns the command's
  * result, or -ENOENT for an unknown command, -EINVAL for a malformed line
  * (bad quoting, longer than CONFIG_SHELL_LINE_MAX, wrong number of
- * arguments), -E2BIG for too many words.  Errors have already been printed
- * to the session.
+ * arguments), -E2BIG for too many words, or the sink's error when the
+ * output did not get through (a command that succeeded otherwise).
+ * Errors have already been printed to the session.
  */
 int shell_exec(struct sh *sh, const char *line);
 

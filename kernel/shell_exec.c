@@ -21,7 +21,20 @@
  * "bad argument" message from the handler is followed by how to do it
  * right.
  *
- * Output.  sh_printf() formats into a 512-byte stack buffer, which holds
+ * Output and back-pressure.  A sink may refuse output (sh_write_fn); the
+ * first error sticks in the session until the next top-level line, every
+ * later write is dropped and returns it, and shell_exec() hands it back.
+ * So a command never has to check each sh_printf(): it checks
+ * sh_output_error() where it loops, and a sink never sees output resume
+ * after a hole.
+ *
+ * Text the user typed comes back in the core's error lines quoted where a
+ * bare copy would mislead: a command name as typed when that is
+ * unambiguous, else (and a rejected number always) in single quotes with
+ * unprintable bytes as \xNN — an empty name shows as '', and no control
+ * byte from a hostile line reaches the terminal.
+ *
+ * Formatting.  sh_printf() formats into a 512-byte stack buffer, which holds
  * nearly everything commands print.  When the result does not fit it does
  * not truncate: it walks the format itself, writing literal text and %s/%c
  * arguments straight to the session and formatting one numeric conversion
@@ -35,6 +48,7 @@
 #include "kernel/shell_parse.h"
 #include "kernel/shell_priv.h"
 #include "lib/format.h"
+#include "lib/parse.h"
 #include "lib/string.h"
 #include "config.h"
 #include "errno.h"
@@ -55,12 +69,30 @@ void sh_init(struct sh *sh, sh_write_fn write, void *ctx)
 	sh->ctx = ctx;
 	sh->cmd = NULL;
 	sh->exit_requested = false;
+	sh->error = 0;
 }
 
-void sh_write(struct sh *sh, const char *buf, size_t len)
+int sh_write(struct sh *sh, const char *buf, size_t len)
 {
-	if (len)
-		sh->write(sh->ctx, buf, len);
+	int rc;
+
+	if (sh->error || !len)
+		return sh->error;
+	rc = sh->write(sh->ctx, buf, len);
+	if (rc < 0)
+		sh->error = rc;
+	return sh->error;
+}
+
+int sh_output_error(const struct sh *sh)
+{
+	return sh->error;
+}
+
+/* The name error lines start with: the running command's, or the shell's. */
+static const char *sh_who(const struct sh *sh)
+{
+	return sh->cmd ? sh->cmd->name : "shell";
 }
 
 void shell_request_exit(struct sh *sh)
@@ -80,7 +112,7 @@ static void sh_fill(struct sh *sh, char c, size_t n)
 	size_t step;
 
 	memset(run, c, sizeof(run));
-	while (n) {
+	while (n && !sh->error) {
 		step = MIN(n, sizeof(run));
 		sh_write(sh, run, step);
 		n -= step;
@@ -307,7 +339,7 @@ static __noinline int sh_vprintf_long(struct sh *sh, const char *fmt,
 	int total = 0;
 
 	va_copy(ap, args);
-	while (*p) {
+	while (*p && !sh->error) {
 		for (start = p; *p && *p != '%'; p++)
 			;
 		sh_write(sh, start, (size_t)(p - start));
@@ -319,7 +351,7 @@ static __noinline int sh_vprintf_long(struct sh *sh, const char *fmt,
 		total += sh_put_conv(sh, &cv, start, p, &ap);
 	}
 	va_end(ap);
-	return total;
+	return sh->error ? sh->error : total;
 }
 
 static int sh_vprintf(struct sh *sh, const char *fmt, va_list ap)
@@ -328,12 +360,16 @@ static int sh_vprintf(struct sh *sh, const char *fmt, va_list ap)
 	va_list again;
 	int n;
 
+	if (sh->error)
+		return sh->error; /* the sink failed: nothing more is formatted */
 	va_copy(again, ap);
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	if (n >= 0 && (size_t)n < sizeof(buf))
-		sh_write(sh, buf, (size_t)n);
-	else
+	if (n >= 0 && (size_t)n < sizeof(buf)) {
+		if (sh_write(sh, buf, (size_t)n))
+			n = sh->error;
+	} else {
 		n = sh_vprintf_long(sh, fmt, again);
+	}
 	va_end(again);
 	return n;
 }
@@ -353,7 +389,7 @@ int sh_error(struct sh *sh, const char *fmt, ...)
 {
 	va_list ap;
 
-	sh_printf(sh, "%s: ", sh->cmd ? sh->cmd->name : "shell");
+	sh_printf(sh, "%s: ", sh_who(sh));
 	va_start(ap, fmt);
 	sh_vprintf(sh, fmt, ap);
 	va_end(ap);
@@ -365,6 +401,64 @@ int sh_report_too_long(struct sh *sh)
 {
 	return sh_error(sh, "line too long (max %d characters)",
 			CONFIG_SHELL_LINE_MAX);
+}
+
+/* ------------------------------------------------------- typed text */
+
+/* A byte that reads the same bare as typed: no blank, quote, escape or control. */
+static bool sh_plain_byte(char c)
+{
+	return c > ' ' && c < 0x7F && c != '\'' && c != '"' && c != '\\';
+}
+
+static bool sh_plain_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!sh_plain_byte(*s))
+			return false;
+	return true;
+}
+
+/* @s in single quotes, with ' and \ escaped and unprintable bytes as \xNN. */
+static void sh_put_quoted(struct sh *sh, const char *s)
+{
+	sh_write(sh, "'", 1);
+	for (; *s; s++) {
+		if (*s == '\'' || *s == '\\')
+			sh_printf(sh, "\\%c", *s);
+		else if ((u8)*s >= ' ' && (u8)*s < 0x7F)
+			sh_write(sh, s, 1);
+		else
+			sh_printf(sh, "\\x%02x", (u8)*s);
+	}
+	sh_write(sh, "'", 1);
+}
+
+/* A command name the user typed: bare when that is unambiguous, else quoted. */
+static void sh_put_name(struct sh *sh, const char *name)
+{
+	if (sh_plain_name(name))
+		sh_write(sh, name, strlen(name));
+	else
+		sh_put_quoted(sh, name);
+}
+
+int sh_parse_uint(struct sh *sh, const char *arg, const char *what, u64 min, u64 max,
+		  u64 *out)
+{
+	if (parse_u64_range(arg, min, max, out) == 0)
+		return 0;
+	if (min == max)
+		sh_printf(sh, "%s: %s must be %llu, not ", sh_who(sh), what,
+			  (unsigned long long)min);
+	else
+		sh_printf(sh, "%s: %s must be %llu-%llu, not ", sh_who(sh), what,
+			  (unsigned long long)min, (unsigned long long)max);
+	sh_put_quoted(sh, arg);
+	sh_write(sh, "\n", 1);
+	return -EINVAL;
 }
 
 /* ------------------------------------------------------ command table */
@@ -442,12 +536,13 @@ static int sh_run(struct sh *sh, const struct sh_cmd *cmd,
 	sh->cmd = cmd;
 	ret = cmd->fn(sh, args->argc, args->argv);
 	sh->cmd = outer;
-	if (ret == -EINVAL)
+	if (ret == -EINVAL && !sh->error)
 		sh_put_usage(sh, "usage: ", cmd);
 	return ret;
 }
 
-int shell_exec(struct sh *sh, const char *line)
+/* Parse and dispatch one line (sh_exec_line() adds the sink's error). */
+static int sh_exec_line(struct sh *sh, const char *line)
 {
 	char buf[CONFIG_SHELL_LINE_MAX + 1];
 	struct shell_args args;
@@ -467,11 +562,25 @@ int shell_exec(struct sh *sh, const char *line)
 		return 0;
 	cmd = shell_find(args.argv[0]);
 	if (!cmd) {
-		sh_printf(sh, "%s: unknown command (type 'help' for a list)\n",
-			  args.argv[0]);
+		sh_put_name(sh, args.argv[0]);
+		sh_printf(sh, ": unknown command (type 'help' for a list)\n");
 		return -ENOENT;
 	}
 	return sh_run(sh, cmd, &args);
+}
+
+/*
+ * A line at the top level starts with a working sink; a line that a
+ * command runs (sh->cmd set) shares its caller's output and its error.
+ */
+int shell_exec(struct sh *sh, const char *line)
+{
+	int ret;
+
+	if (!sh->cmd)
+		sh->error = 0;
+	ret = sh_exec_line(sh, line);
+	return ret == 0 && sh->error ? sh->error : ret;
 }
 
 /* --------------------------------------------------------------- help */
@@ -500,7 +609,9 @@ static int sh_help_one(struct sh *sh, const char *name)
 	const struct sh_cmd *cmd = shell_find(name);
 
 	if (!cmd) {
-		sh_error(sh, "%s: unknown command", name);
+		sh_printf(sh, "%s: ", sh_who(sh));
+		sh_put_name(sh, name);
+		sh_printf(sh, ": unknown command\n");
 		return -ENOENT; /* not -EINVAL: our own usage would not help */
 	}
 	sh_put_usage(sh, "usage: ", cmd);
@@ -521,14 +632,14 @@ static int sh_cmd_help(struct sh *sh, int argc, char **argv)
 	if (argc == 2)
 		return sh_help_one(sh, argv[1]);
 	column = sh_help_column();
-	for (c = shell_next_cmd(NULL); c; c = shell_next_cmd(c)) {
+	for (c = shell_next_cmd(NULL); c && !sh->error; c = shell_next_cmd(c)) {
 		if (sh_hidden(c))
 			continue;
 		n = sh_put_synopsis(sh, c);
 		sh_fill(sh, ' ', (column > n ? column - n : 0) + 2);
 		sh_printf(sh, "%s\n", c->help);
 	}
-	return 0;
+	return sh->error;
 }
 SHELL_CMD("help", "[command]", "list the commands, or show how to use one",
 	  0, 1, sh_cmd_help);

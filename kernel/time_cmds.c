@@ -1,10 +1,17 @@
 /*
- * time_cmds.c — `uptime` and `date`.
+ * time_cmds.c — `uptime`, `date` and `sleep`.
+ *
+ * `sleep` is the plainest blocking command there is: it waits on a timer
+ * and gives way to Ctrl-C, so scripts (and the tests of Ctrl-C itself) can
+ * use it.
  */
 #include "errno.h"
+#include "kernel/sched.h"
 #include "kernel/shell.h"
 #include "kernel/time.h"
 #include "lib/calendar.h"
+
+#define SLEEP_MAX_SECONDS 3600
 
 static int cmd_uptime(struct sh *sh, int argc, char **argv)
 {
@@ -43,3 +50,15 @@ static int cmd_date(struct sh *sh, int argc, char **argv)
 }
 SHELL_CMD("date", "", "wall-clock time (from the RTC) and when the kernel booted", 0, 0,
 	  cmd_date);
+
+static int cmd_sleep(struct sh *sh, int argc, char **argv)
+{
+	u64 secs;
+	int rc = sh_parse_uint(sh, argv[1], "seconds", 0, SLEEP_MAX_SECONDS, &secs);
+
+	if (rc)
+		return rc;
+	return sched_sleep_interruptible(secs * 1000000000ULL);
+}
+SHELL_CMD("sleep", "<seconds>", "wait that long (0-3600 s; Ctrl-C ends it early)", 1, 1,
+	  cmd_sleep);

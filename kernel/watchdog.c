@@ -23,8 +23,8 @@
 #include "kernel/shell.h"
 #include "kernel/smp.h"
 #include "kernel/time.h"
+#include "kernel/waitq.h"
 #include "kernel/x86.h"
-#include "lib/parse.h"
 #include "lib/string.h"
 
 #define WATCHDOG_SECONDS 2
@@ -140,16 +140,39 @@ static int cmd_watchdog(struct sh *sh, int argc, char **argv)
 			  (unsigned long long)(wd[c].seen_at ? (now - wd[c].seen_at) / 1000000 : 0),
 			  (unsigned long long)wd[c].hard_count, (unsigned long long)wd[c].soft_count);
 	}
-	return 0;
+	return sh_output_error(sh);
 }
 SHELL_CMD("watchdog", "", "lockup detector state and counts", 0, 0, cmd_watchdog);
 
+/*
+ * `hang`: a task pinned to the CPU spins for the given time with interrupts
+ * or preemption off.  The request lives on the stack of the command, which
+ * joins the task.  Ctrl-C marks the command's task (the requester)
+ * interrupted; the spinning task watches that mark itself, because the
+ * requester may be unable to run — when it shares the stalled CPU with
+ * preemption off.  One case cannot be stopped early: interrupts off on the
+ * CPU that takes the console's interrupt (cpu0), since the keystroke is
+ * never delivered; it ends with its time limit.
+ */
 struct hang_req {
 	u64 ns;
 	bool irqoff;
+	struct task *requester; /* [I] outlives the hang task (joins it) */
 };
 
-/* Spin without ticking (irqoff) or without being preemptible. */
+static bool hang_stopped(const struct hang_req *h)
+{
+	return __atomic_load_n(&h->requester->interrupted, __ATOMIC_ACQUIRE);
+}
+
+#define HANG_SPINS 1000 /* between looks at the clock */
+
+/*
+ * Spin without ticking (irqoff) or without being preemptible.  Most of the
+ * time is spent in this function's own loop, not in time_ns(): the
+ * watchdog's report walks frame pointers, and an NMI that lands on the
+ * first instruction of a callee would leave hang_task out of the trace.
+ */
 static void hang_task(void *arg)
 {
 	struct hang_req *h = arg;
@@ -159,35 +182,72 @@ static void hang_task(void *arg)
 		cli();
 	else
 		preempt_disable();
-	while (time_ns() < end)
-		cpu_relax();
+	while (!hang_stopped(h) && time_ns() < end)
+		for (unsigned i = 0; i < HANG_SPINS && !hang_stopped(h); i++)
+			cpu_relax();
 	if (h->irqoff)
 		sti();
 	else
 		preempt_enable();
 }
 
-static int cmd_hang(struct sh *sh, int argc, char **argv)
+static bool hang_done(void *arg)
 {
-	static struct hang_req h;
-	u64 cpu, secs;
-	struct task *t;
+	return READ_ONCE(((struct task *)arg)->state) == TASK_DEAD;
+}
 
-	if (parse_u64(argv[1], &cpu) || !smp_cpu_online((unsigned)cpu))
-		return sh_error(sh, "'%s' is not an online CPU", argv[1]);
-	if (parse_u64_range(argv[2], 1, 30, &secs))
-		return sh_error(sh, "seconds must be 1-30, not '%s'", argv[2]);
+#define HANG_MAX_SECONDS 30
+
+/* The highest online CPU: the top of the range `hang` accepts. */
+static unsigned hang_last_cpu(void)
+{
+	unsigned last = 0;
+
+	for (unsigned c = 1; c < CONFIG_MAX_CPUS; c++)
+		if (smp_cpu_online(c))
+			last = c;
+	return last;
+}
+
+static int hang_args(struct sh *sh, int argc, char **argv, u64 *cpu, struct hang_req *h)
+{
+	u64 secs;
+	int rc = sh_parse_uint(sh, argv[1], "cpu", 0, hang_last_cpu(), cpu);
+
+	if (rc)
+		return rc;
+	if (!smp_cpu_online((unsigned)*cpu))
+		return sh_error(sh, "cpu '%s' is not online (see 'cpu')", argv[1]);
+	rc = sh_parse_uint(sh, argv[2], "seconds", 1, HANG_MAX_SECONDS, &secs);
+	if (rc)
+		return rc;
 	if (argc > 3 && strcmp(argv[3], "irqoff") && strcmp(argv[3], "preemptoff"))
 		return sh_error(sh, "mode must be irqoff or preemptoff, not '%s'", argv[3]);
-	h.ns = secs * 1000000000ULL;
-	h.irqoff = argc < 4 || strcmp(argv[3], "irqoff") == 0;
+	h->ns = secs * 1000000000ULL;
+	h->irqoff = argc < 4 || strcmp(argv[3], "irqoff") == 0;
+	h->requester = task_current();
+	return 0;
+}
+
+static int cmd_hang(struct sh *sh, int argc, char **argv)
+{
+	struct hang_req h;
+	struct task *t;
+	u64 cpu;
+	int rc = hang_args(sh, argc, argv, &cpu, &h);
+
+	if (rc)
+		return rc;
 	t = task_create("hang", hang_task, &h, (int)cpu);
 	if (!t)
 		return sh_error(sh, "cannot start the task");
 	sh_printf(sh, "cpu%llu stuck for %llu s with %s\n", (unsigned long long)cpu,
-		  (unsigned long long)secs, h.irqoff ? "interrupts off" : "preemption off");
+		  (unsigned long long)(h.ns / 1000000000ULL),
+		  h.irqoff ? "interrupts off" : "preemption off");
+	/* On Ctrl-C the task sees the mark too and ends at once: then join it. */
+	rc = waitq_wait_interruptible(&t->exit_wait, hang_done, t, 0);
 	task_join(t);
-	return 0;
+	return rc;
 }
 SHELL_CMD("hang", "<cpu> <seconds> [irqoff|preemptoff]",
 	  "debug: make a CPU stop ticking (irqoff) or stop switching tasks, to test the watchdog",

@@ -17,7 +17,12 @@ What is checked, from the contract:
              64-bit paging kernel must have
   errors     unknown command, wrong argument count (for every declared
              command, against its declared bounds and usage), bad argument:
-             one exact line (two for a bad argument), then the shell works
+             one exact line (two for a bad argument), then the shell works;
+             a command name that would not read back as typed (empty, with
+             blanks) is shown quoted: "'': unknown command ..."
+  numbers    an argument is checked in its full 64-bit width and more
+             (2^32, 2^64, 2^64 + 1, -1, '', "0x"): "<cmd>: <what> must be
+             <min>-<max>, not '<arg>'" and the usage line; 0x hex is a number
   input      1024-character lines work, longer ones are refused once and as
              a whole; Ctrl-C discards a line; random bytes never hurt it
 """
@@ -180,6 +185,24 @@ def test_unknown_command(shared_vm, nos_build):
     check_version_works(shared_vm, nos_build.version)
 
 
+@pytest.mark.parametrize("line, shown", [
+    ("''", "''"),
+    ('""', "''"),
+    ("'' version", "''"),
+    ("'ver sion'", "'ver sion'"),
+])
+def test_unknown_command_names_are_quoted_when_needed(shared_vm, nos_build, line,
+                                                      shown):
+    out = shared_vm.run(line)
+    assert out == f"{shown}: unknown command (type 'help' for a list)", out
+    check_version_works(shared_vm, nos_build.version)
+
+
+def test_help_for_an_empty_name(shared_vm):
+    assert shared_vm.run("help ''") == "help: '': unknown command"
+    assert shared_vm.run("help 'a b'") == "help: 'a b': unknown command"
+
+
 def usage_error(name):
     """The contract's line for a wrong argument count, from the source."""
     usage = COMMANDS[name].usage or ""
@@ -212,6 +235,26 @@ def test_bad_argument_prints_reason_and_usage(shared_vm, nos_build):
     assert out.split("\n") == ["panic: unknown type 'bogus'",
                                "usage: panic " + COMMANDS["panic"].usage]
     check_version_works(shared_vm, nos_build.version)
+
+
+# ------------------------------------------------------------- numbers ----
+
+@pytest.mark.parametrize("arg", [
+    "3601", "4294967296", "4294967297", "18446744073709551615",
+    "18446744073709551616", "18446744073709551617", "-1", "''", "0x", "1x",
+    "0x100000001", " 1", "1.5",
+])
+def test_numbers_are_checked_in_full_width(shared_vm, arg):
+    shown = "'" + arg.strip("'") + "'"
+    line = f"sleep {arg}" if arg != " 1" else "sleep ' 1'"
+    lines = shared_vm.run_lines(line)
+    assert lines == [f"sleep: seconds must be 0-3600, not {shown}",
+                     "usage: sleep " + COMMANDS["sleep"].usage], lines
+
+
+def test_hex_numbers_are_accepted(shared_vm):
+    assert shared_vm.run("sleep 0x0") == ""
+    assert shared_vm.run("sleep 0X1") == ""
 
 
 # --------------------------------------------------------------- input ----

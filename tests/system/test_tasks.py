@@ -15,7 +15,8 @@ What is checked, from the contract:
               blocked | idle | dead), CPU, CPU seconds with milliseconds,
               switches, " (pinned)" for pinned tasks.  With -smp N (1, 2, 4)
               exactly idle/0..N-1, softirq/0..N-1 (each pinned to its CPU)
-              and shell; pids unique; the shell's own row says running.
+              and shell, besides at most one task per kernel service
+              (random); pids unique; the shell's own row says running.
               Two calls a second apart: every idle task's CPU time grew, no
               CPU time or switch count went down.
   bt <pid>    "task <pid>[ (running)]:" then "  #<n> 0x<16 hex>
@@ -25,8 +26,9 @@ What is checked, from the contract:
               times in a row: the cross-CPU path must not give up); the
               blocked softirq/0 shows __schedule+0x and softirq_task; the
               shell can trace itself; every task in `ps` can be traced.
-              "bt 99999" -> "bt: no task with pid 99999"; "bt abc" -> "bt:
-              'abc' is not a pid" and a usage line.
+              "bt 99999" -> "bt: no task with pid 99999"; "bt abc" (or -1,
+              '', 2^31, 2^32 + 1, 2^64 + 1) -> "bt: pid must be
+              0-2147483647, not 'abc'" and a usage line.
   schedbench  "context switch: <ns> ns (...)", "cross-cpu wakeup: <ns> ns
               (...)", "fairness spread: <p>% (...)" on -smp 2; afterwards
               `ps` lists exactly the tasks it listed before (the bench tasks
@@ -48,6 +50,10 @@ PS_ROW_RE = re.compile(
 FRAME_RE = re.compile(
     r"^  #(\d+) 0x([0-9a-f]{16})(?: (\S+?)\+0x([0-9a-f]+)/0x([0-9a-f]+))?$")
 BT_HEAD_RE = re.compile(r"^task (\d+)( \(running\))?:$")
+
+# Kernel services with a task of their own (one each), besides the per-CPU
+# idle and SoftIrq tasks and the shell: the CSPRNG's reseeder.
+SERVICE_TASKS = {"random"}
 
 SCHEDBENCH_RES = {
     "switch": re.compile(r"^context switch: (\d+) ns \((.+)\)$"),
@@ -142,10 +148,12 @@ def schedbench(vm):
 def test_ps_lists_idle_softirq_and_shell_per_cpu(module_boot_vm, n):
     vm = module_boot_vm(smp=n)
     rows = ps(vm)
-    names = sorted(r["name"] for r in rows)
+    names = sorted(r["name"] for r in rows if r["name"] not in SERVICE_TASKS)
     expected = sorted([f"idle/{c}" for c in range(n)] +
                       [f"softirq/{c}" for c in range(n)] + ["shell"])
     assert names == expected, "\n".join(r["line"] for r in rows)
+    services = [r["name"] for r in rows if r["name"] in SERVICE_TASKS]
+    assert len(services) == len(set(services)), "\n".join(r["line"] for r in rows)
     for c in range(n):
         for name in (f"idle/{c}", f"softirq/{c}"):
             r = by_name(rows, name)
@@ -230,18 +238,28 @@ def test_bt_of_every_task(module_boot_vm, symbols, n):
             assert "softirq_task" in named(frames), text
 
 
+PID_RANGE = "bt: pid must be 0-2147483647, not "
+
+
 @pytest.mark.parametrize("arg, first", [
     ("99999", "bt: no task with pid 99999"),
     ("0", "bt: no task with pid 0"),
-    ("abc", "bt: 'abc' is not a pid"),
-    ("-1", "bt: '-1' is not a pid"),
-    ("4294967296", "bt: '4294967296' is not a pid"),
+    ("0x1869f", "bt: no task with pid 99999"),
+    ("2147483647", "bt: no task with pid 2147483647"),
+    ("abc", PID_RANGE + "'abc'"),
+    ("-1", PID_RANGE + "'-1'"),
+    ("''", PID_RANGE + "''"),
+    ("2147483648", PID_RANGE + "'2147483648'"),
+    ("4294967296", PID_RANGE + "'4294967296'"),
+    ("4294967297", PID_RANGE + "'4294967297'"),  # not pid 1 cut to 32 bits
+    ("18446744073709551617", PID_RANGE + "'18446744073709551617'"),
+    ("0x100000001", PID_RANGE + "'0x100000001'"),
 ])
 def test_bt_errors(module_boot_vm, arg, first):
     vm = module_boot_vm(smp=2)
     lines = vm.run_lines(f"bt {arg}")
     assert lines[0] == first, lines
-    if "is not a pid" in first:
+    if first.startswith(PID_RANGE):
         assert lines[1:] == ["usage: bt <pid>"], lines
     else:
         assert lines[1:] == [], lines

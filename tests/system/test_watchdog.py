@@ -13,7 +13,10 @@ What is checked, from the contract:
              least that long (guest clock), then the prompt returns and no
              'hang' task is left in `ps`.  Bad CPU, seconds or mode: an
              error line starting "hang: " naming the bad value, nothing
-             hangs, the shell keeps working.
+             hangs, the shell keeps working.  Numbers are checked in
+             their full width ("hang 4294967296 1" is not cpu0): "hang: cpu
+             must be 0-<last online>, not '<arg>'", "hang: seconds must be
+             1-30, not '<arg>'"; 0x hex is accepted.
   reports    -smp 2: `hang 1 4 irqoff` -> one new dmesg line "watchdog: hard
              lockup: no timer tick for 2 s (interrupts off?) on cpu1 in task
              'hang' (pid <n>)", right after it a backtrace ("  #0 0x...
@@ -186,23 +189,46 @@ def test_default_mode_and_a_short_hang_is_no_lockup(module_boot_vm):
     assert delta(before, after) == {0: (0, 0), 1: (0, 0)}, out
 
 
-@pytest.mark.parametrize("args, bad", [
-    ("7 3", "'7'"),                 # no such CPU with -smp 2
-    ("1 99", "'99'"),               # seconds out of range
-    ("1 0", "'0'"),
-    ("1 3 bogus", "'bogus'"),       # unknown mode
-    ("x 3", "'x'"),
+RANGES = {"cpu": "0-1", "seconds": "1-30"}  # -smp 2
+
+
+@pytest.mark.parametrize("args, bad, what", [
+    ("7 3", "'7'", "cpu"),            # no such CPU with -smp 2
+    ("1 99", "'99'", "seconds"),      # seconds out of range
+    ("1 0", "'0'", "seconds"),
+    ("1 3 bogus", "'bogus'", None),   # unknown mode
+    ("x 3", "'x'", "cpu"),
+    # Hostile finding #2: numbers are checked in their full width, never
+    # cut to 32 bits first (2^32 would have been cpu0, 2^32 + 1 cpu1).
+    ("4294967296 1", "'4294967296'", "cpu"),
+    ("4294967297 1", "'4294967297'", "cpu"),
+    ("0x100000001 1", "'0x100000001'", "cpu"),
+    ("18446744073709551616 1", "'18446744073709551616'", "cpu"),   # 2^64
+    ("18446744073709551617 1", "'18446744073709551617'", "cpu"),   # 2^64 + 1
+    ("-1 1", "'-1'", "cpu"),
+    ("'' 1", "''", "cpu"),
+    ("1 ''", "''", "seconds"),
+    ("1 4294967297", "'4294967297'", "seconds"),
+    ("1 0x1f", "'0x1f'", "seconds"),
 ])
-def test_hang_bad_arguments(module_boot_vm, args, bad):
+def test_hang_bad_arguments(module_boot_vm, args, bad, what):
     vm = module_boot_vm(smp=2)
     _, before, _ = watchdog(vm)
     lines = vm.run_lines(f"hang {args}", timeout=5 * nh.timeout_scale())
     assert lines and lines[0].startswith("hang: ") and bad in lines[0], lines
+    if what:
+        assert lines[0] == f"hang: {what} must be {RANGES[what]}, not {bad}", lines
     assert "stuck" not in "\n".join(lines), lines
     assert lines[-1].startswith("usage: hang "), lines
     _, after, out = watchdog(vm)
     assert delta(before, after) == {0: (0, 0), 1: (0, 0)}, out
     assert vm.run("version").startswith("nos ")
+
+
+def test_hex_arguments_are_numbers_too(module_boot_vm):
+    vm = module_boot_vm(smp=2)
+    out = vm.run("hang 0x1 0x1", timeout=nh.CMD_TIMEOUT * nh.timeout_scale())
+    assert out == "cpu1 stuck for 1 s with interrupts off", out
 
 
 # -------------------------------------------------------------- -smp 1 ----
@@ -213,7 +239,7 @@ def test_watchdog_state_on_one_cpu(module_boot_vm):
     assert mode.startswith("soft lockups only"), out
     assert sorted(counts) == [0], out
     lines = vm.run_lines("hang 1 3", timeout=5 * nh.timeout_scale())
-    assert lines[0].startswith("hang: ") and "'1'" in lines[0], lines
+    assert lines[0] == "hang: cpu must be 0, not '1'", lines
 
 
 def test_soft_lockup_on_one_cpu(module_boot_vm, symbols):

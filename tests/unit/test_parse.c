@@ -130,6 +130,35 @@ KTEST(parse, ranges_and_uint)
 	KT_EXPECT_EQ(u, 4294967295u);
 }
 
+/*
+ * The whole width is checked before a range is: a value that only fits
+ * once cut to 32 bits (or wrapped past 2^64) is out of range, never the
+ * small number it would become (hostile finding #2: "hang 4294967296 1").
+ */
+KTEST(parse, ranges_see_the_full_width)
+{
+	static const char *const wrap[] = {
+		"4294967296", "4294967297", "0x100000001", "18446744073709551615",
+		"18446744073709551616", "18446744073709551617", "0x10000000000000001",
+		"340282366920938463463374607431768211457",
+	};
+	u64 v = 77;
+
+	for (size_t i = 0; i < ARRAY_SIZE(wrap); i++) {
+		KT_EXPECT_EQ(parse_u64_range(wrap[i], 0, 7, &v), -ERANGE);
+		KT_EXPECT_EQ(v, 77);
+	}
+	KT_EXPECT_EQ(parse_u64_range("18446744073709551615", 0, ~0ULL, &v), 0);
+	KT_EXPECT_EQ(v, ~0ULL);
+	KT_EXPECT_EQ(parse_u64_range("18446744073709551616", 0, ~0ULL, &v), -ERANGE);
+	KT_EXPECT_EQ(parse_u64_range("", 0, ~0ULL, &v), -EINVAL);
+	KT_EXPECT_EQ(parse_u64_range("-1", 0, ~0ULL, &v), -EINVAL);
+	KT_EXPECT_EQ(parse_u64_range("-0", 0, ~0ULL, &v), -EINVAL);
+	KT_EXPECT_EQ(parse_u64_range("0x", 0, ~0ULL, &v), -EINVAL);
+	KT_EXPECT_EQ(parse_u64_range("5", 6, 4, &v), -ERANGE); /* an empty range */
+	KT_EXPECT_EQ(v, ~0ULL);
+}
+
 KTEST(parse, bool_words)
 {
 	static const char *const yes[] = { "1", "y", "Y", "yes", "YES", "on", "On", "true" };

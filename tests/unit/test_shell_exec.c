@@ -1,6 +1,7 @@
 /*
- * test_shell_exec.c — dispatch, error lines, `help`, the command table and
- * sh_printf()'s long-output path, through a session that captures output.
+ * test_shell_exec.c — dispatch, error lines, `help`, the command table,
+ * sh_printf()'s long-output path, numeric arguments and a sink that fails,
+ * through a session that captures output.
  *
  * The commands below are registered with SHELL_CMD like any other, so in a
  * kernel that links the boot tests they exist too; their names start with
@@ -20,19 +21,30 @@ extern const struct sh_cmd *const __stop_shell_cmds[];
 
 #define TE_OUT_MAX 16384
 
+/*
+ * The capturing sink.  With fail_after set it takes that many calls, then
+ * refuses every one with -EPIPE (a peer that went away) and counts them.
+ */
 struct te_sink {
 	char buf[TE_OUT_MAX];
 	size_t len;
 	bool overflow;
+	long fail_after; /* calls to accept; < 0: all */
+	long calls;      /* calls so far */
+	long refused;    /* calls answered with an error */
 };
 
 static struct te_sink te_out;
 static struct sh te_sh;
 
-static void te_write(void *ctx, const char *buf, size_t len)
+static int te_write(void *ctx, const char *buf, size_t len)
 {
 	struct te_sink *s = ctx;
 
+	if (s->fail_after >= 0 && s->calls++ >= s->fail_after) {
+		s->refused++;
+		return -EPIPE;
+	}
 	if (len > TE_OUT_MAX - 1 - s->len) {
 		s->overflow = true;
 		len = TE_OUT_MAX - 1 - s->len;
@@ -40,6 +52,7 @@ static void te_write(void *ctx, const char *buf, size_t len)
 	memcpy(s->buf + s->len, buf, len);
 	s->len += len;
 	s->buf[s->len] = '\0';
+	return 0;
 }
 
 static struct sh *te_setup(void)
@@ -47,8 +60,19 @@ static struct sh *te_setup(void)
 	te_out.len = 0;
 	te_out.buf[0] = '\0';
 	te_out.overflow = false;
+	te_out.fail_after = -1;
+	te_out.calls = te_out.refused = 0;
 	sh_init(&te_sh, te_write, &te_out);
 	return &te_sh;
+}
+
+/* A session whose sink takes @calls writes and then fails. */
+static struct sh *te_setup_failing(long calls)
+{
+	struct sh *sh = te_setup();
+
+	te_out.fail_after = calls;
+	return sh;
 }
 
 /* ------------------------------------------------------ test commands */
@@ -98,6 +122,48 @@ static int te_cmd_nested(struct sh *sh, int argc, char **argv)
 SHELL_CMD("_test_nested", "<line>", "run a line from a command", 1, 1,
 	  te_cmd_nested);
 
+/* Prints its number (1-30 unless a second argument says "wide"). */
+static int te_cmd_num(struct sh *sh, int argc, char **argv)
+{
+	u64 max = argc > 2 && strcmp(argv[2], "wide") == 0 ? ~0ULL : 30;
+	u64 v;
+	int rc = sh_parse_uint(sh, argv[1], "n", 1, max, &v);
+
+	if (rc)
+		return rc;
+	sh_printf(sh, "n=%llu\n", (unsigned long long)v);
+	return 0;
+}
+SHELL_CMD("_test_num", "<n> [wide]", "print a number from 1-30", 1, 2, te_cmd_num);
+
+/* Prints many lines, as a table or a log would, until the sink fails. */
+static int te_cmd_lines(struct sh *sh, int argc, char **argv)
+{
+	int i;
+
+	for (i = 0; i < 1000 && !sh_output_error(sh); i++)
+		sh_printf(sh, "line %d\n", i);
+	return sh_output_error(sh);
+}
+SHELL_CMD("_test_lines", "", "print 1000 lines", 0, 0, te_cmd_lines);
+
+/* Ignores the sink's errors and reports success. */
+static int te_cmd_careless(struct sh *sh, int argc, char **argv)
+{
+	for (int i = 0; i < 10; i++)
+		sh_printf(sh, "line %d\n", i);
+	return 0;
+}
+SHELL_CMD("_test_careless", "", "print 10 lines, ignore errors", 0, 0, te_cmd_careless);
+
+/* Fails with -EINVAL after its output failed: no usage line may follow. */
+static int te_cmd_bad_late(struct sh *sh, int argc, char **argv)
+{
+	sh_printf(sh, "some output\n");
+	return sh_error(sh, "bad after all");
+}
+SHELL_CMD("_test_bad_late", "", "print, then fail with -EINVAL", 0, 0, te_cmd_bad_late);
+
 /* ----------------------------------------------------------- dispatch */
 
 KTEST(shell_exec, runs_a_command)
@@ -132,6 +198,33 @@ KTEST(shell_exec, unknown_command)
 	KT_EXPECT_EQ(shell_exec(sh, "frobnicate now"), -ENOENT);
 	KT_EXPECT_STREQ(te_out.buf,
 			"frobnicate: unknown command (type 'help' for a list)\n");
+}
+
+/* A name that would not read back as typed is shown quoted (hostile finding #7). */
+KTEST(shell_exec, unknown_command_names_are_quoted_when_needed)
+{
+	static const struct {
+		const char *line, *shown;
+	} cases[] = {
+		{ "''", "''" },
+		{ "\"\" x", "''" },
+		{ "'a b'", "'a b'" },
+		{ "a\\'b", "'a\\'b'" },
+		{ "'\x1b[2J'", "'\\x1b[2J'" },
+		{ "'\xff'", "'\\xff'" },
+		{ "\"back\\\\slash\"", "'back\\\\slash'" },
+		{ "x=1", "x=1" },
+	};
+	char want[128];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct sh *sh = te_setup();
+
+		snprintf(want, sizeof(want), "%s: unknown command (type 'help' for a list)\n",
+			 cases[i].shown);
+		KT_EXPECT_EQ(shell_exec(sh, cases[i].line), -ENOENT);
+		KT_EXPECT_STREQ(te_out.buf, want);
+	}
 }
 
 KTEST(shell_exec, wrong_argument_count)
@@ -326,6 +419,9 @@ KTEST(shell_exec, help_for_one_command)
 	KT_EXPECT_EQ(shell_exec(sh, "help nosuch"), -ENOENT);
 	KT_EXPECT_STREQ(te_out.buf, "help: nosuch: unknown command\n");
 	te_setup();
+	KT_EXPECT_EQ(shell_exec(sh, "help ''"), -ENOENT);
+	KT_EXPECT_STREQ(te_out.buf, "help: '': unknown command\n");
+	te_setup();
 	KT_EXPECT_EQ(shell_exec(sh, "help a b"), -EINVAL);
 	KT_EXPECT_STREQ(te_out.buf, "help: wrong number of arguments; "
 				    "usage: help [command]\n");
@@ -386,4 +482,114 @@ KTEST(shell_exec, printf_unknown_conversion)
 	memset(te_long, 'L', sizeof(te_long) - 1);
 	TE_EXPECT_PRINTF(fmt, "short", 5);
 	TE_EXPECT_PRINTF(fmt, te_long, 5);
+}
+
+/* ------------------------------------------------------ sh_parse_uint */
+
+KTEST(shell_exec, numbers_are_checked_in_full_width)
+{
+	static const struct {
+		const char *line, *out;
+		int ret;
+	} cases[] = {
+		{ "_test_num 7", "n=7\n", 0 },
+		{ "_test_num 0x1e", "n=30\n", 0 },
+		{ "_test_num 1", "n=1\n", 0 },
+		{ "_test_num 31", "_test_num: n must be 1-30, not '31'\n", -EINVAL },
+		{ "_test_num 0", "_test_num: n must be 1-30, not '0'\n", -EINVAL },
+		/* 2^32 + 7 and 2^64 + 7 must not wrap to 7 */
+		{ "_test_num 4294967303",
+		  "_test_num: n must be 1-30, not '4294967303'\n", -EINVAL },
+		{ "_test_num 18446744073709551623",
+		  "_test_num: n must be 1-30, not '18446744073709551623'\n", -EINVAL },
+		{ "_test_num 0x100000007",
+		  "_test_num: n must be 1-30, not '0x100000007'\n", -EINVAL },
+		{ "_test_num -1", "_test_num: n must be 1-30, not '-1'\n", -EINVAL },
+		{ "_test_num ''", "_test_num: n must be 1-30, not ''\n", -EINVAL },
+		{ "_test_num 0x", "_test_num: n must be 1-30, not '0x'\n", -EINVAL },
+		{ "_test_num ' 7'", "_test_num: n must be 1-30, not ' 7'\n", -EINVAL },
+		{ "_test_num 7x", "_test_num: n must be 1-30, not '7x'\n", -EINVAL },
+		{ "_test_num \"it's\"", "_test_num: n must be 1-30, not 'it\\'s'\n", -EINVAL },
+		{ "_test_num 18446744073709551615 wide", "n=18446744073709551615\n", 0 },
+		{ "_test_num 18446744073709551616 wide",
+		  "_test_num: n must be 1-18446744073709551615, not '18446744073709551616'\n",
+		  -EINVAL },
+	};
+	char want[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct sh *sh = te_setup();
+
+		snprintf(want, sizeof(want), "%s%s", cases[i].out,
+			 cases[i].ret ? "usage: _test_num <n> [wide]\n" : "");
+		KT_EXPECT_EQ(shell_exec(sh, cases[i].line), cases[i].ret);
+		KT_EXPECT_STREQ(te_out.buf, want);
+	}
+}
+
+/* ------------------------------------------------------- failing sink */
+
+KTEST(shell_exec, a_failing_sink_stops_the_output)
+{
+	struct sh *sh = te_setup_failing(3);
+
+	KT_EXPECT_EQ(sh_output_error(sh), 0);
+	KT_EXPECT_EQ(shell_exec(sh, "_test_lines"), -EPIPE);
+	KT_EXPECT_STREQ(te_out.buf, "line 0\nline 1\nline 2\n");
+	KT_EXPECT_EQ(te_out.refused, 1); /* never asked again after it failed */
+	KT_EXPECT_EQ(sh_output_error(sh), -EPIPE);
+	KT_EXPECT_EQ(sh_write(sh, "x", 1), -EPIPE);
+	KT_EXPECT_EQ(sh_printf(sh, "%d", 5), -EPIPE);
+	KT_EXPECT_EQ(te_out.refused, 1);
+}
+
+KTEST(shell_exec, help_stops_when_the_sink_fails)
+{
+	struct sh *sh = te_setup_failing(2);
+
+	KT_EXPECT_EQ(shell_exec(sh, "help"), -EPIPE);
+	KT_EXPECT_EQ(te_out.refused, 1);
+	KT_EXPECT_EQ(te_out.calls, 3);
+}
+
+/* A command that ignores the errors still leaves the error to shell_exec(). */
+KTEST(shell_exec, the_sinks_error_is_the_lines_result)
+{
+	struct sh *sh = te_setup_failing(2);
+
+	KT_EXPECT_EQ(shell_exec(sh, "_test_careless"), -EPIPE);
+	KT_EXPECT_EQ(te_out.refused, 1);
+	/* -EINVAL stays the result, but no usage line is attempted */
+	sh = te_setup_failing(0);
+	KT_EXPECT_EQ(shell_exec(sh, "_test_bad_late"), -EINVAL);
+	KT_EXPECT_EQ(te_out.refused, 1);
+	KT_EXPECT_EQ(te_out.len, 0);
+	/* the unknown-command line too */
+	sh = te_setup_failing(0);
+	KT_EXPECT_EQ(shell_exec(sh, "nosuch"), -ENOENT);
+	KT_EXPECT_EQ(te_out.refused, 1);
+}
+
+/* The next line starts with a clean slate; a nested line shares the error. */
+KTEST(shell_exec, the_error_lasts_one_line)
+{
+	struct sh *sh = te_setup_failing(1);
+
+	KT_EXPECT_EQ(shell_exec(sh, "_test_nested '_test_echo a'"), -EPIPE);
+	KT_EXPECT_STREQ(te_out.buf, "argc=2");
+	te_out.fail_after = -1; /* the peer is back */
+	KT_EXPECT_EQ(shell_exec(sh, "_test_echo b"), 0);
+	KT_EXPECT_STREQ(te_out.buf, "argc=2argc=2 b\n");
+	KT_EXPECT_EQ(sh_output_error(sh), 0);
+}
+
+/* The long path of sh_printf() stops at the first refused write, too. */
+KTEST(shell_exec, long_printf_stops_when_the_sink_fails)
+{
+	struct sh *sh = te_setup_failing(1);
+
+	memset(te_long, 'L', sizeof(te_long) - 1);
+	KT_EXPECT_EQ(sh_printf(sh, "%s|%s|%d|%s", te_long, te_long, 5, te_long), -EPIPE);
+	KT_EXPECT_EQ(te_out.len, sizeof(te_long) - 1);
+	KT_EXPECT_EQ(te_out.refused, 1);
 }
