@@ -180,6 +180,40 @@ def bench_sched(ctx):
     ]
 
 
+LATENESS_TESTS = "sched.sleep_lasts_at_least_its_duration timer.one_shots_fire_in_order_never_early"
+LATENESS_RE = re.compile(
+    r"^  [\w.]+: (sleep|timer) late max (\d+) us, mean (\d+) us over \d+ \w+", re.M)
+
+
+@benchmark
+def bench_lateness(ctx):
+    """How late sleeps and one-shot timers end, from the boot tests' logs.
+
+    The boot tests check only that neither is early (their upper bounds are
+    generous, see selftest.slack); the lateness they log is reported here.
+    """
+    figures = []
+    with ctx.vm() as vm:
+        vm.wait_boot()
+        for test in LATENESS_TESTS.split():
+            out = vm.run(f"selftest {test}", timeout=120)
+            m = LATENESS_RE.search(out)
+            ok, fail, _ = nh.parse_selftest(out)
+            if not m or ok != [test] or fail:
+                raise nh.NosError(f"selftest {test} output not understood "
+                                  f"(a kernel built with KTESTS=0?):\n{out}")
+            kind = m.group(1)
+            what = ("sched_sleep_ns() of 1, 14, 27, 40 ms" if kind == "sleep"
+                    else "ktimer one-shots of 10-50 ms")
+            figures += [
+                Figure(f"time.{kind}_late_max_us", int(m.group(2)), "us",
+                       f"{what}: worst time past due (guest clock)"),
+                Figure(f"time.{kind}_late_mean_us", int(m.group(3)), "us",
+                       f"{what}: mean time past due (guest clock)"),
+            ]
+    return figures
+
+
 DISK_BENCH_IMAGE_MIB = 256
 DISK_BENCH_MIB = 64
 DISK_BENCH_RE = re.compile(

@@ -3,9 +3,11 @@
  * primitives, on every CPU the machine has.
  *
  * Tolerances are about correctness under emulation (a TCG CPU can stall for
- * tens of milliseconds when the host is busy), never about speed: fairness
- * asks every task for at least a quarter of the mean CPU time, timers may
- * fire up to 300 ms late but never early.
+ * a long time when the host is busy), never about speed: fairness asks
+ * every task for at least a quarter of the mean CPU time; sleeps and timers
+ * are never early, exactly, and may be late by up to what an idle host needs
+ * times selftest_slack() (`selftest.slack=N`).  How late they really are is
+ * logged, and `make bench` reports it.
  */
 #include "errno.h"
 #include "drivers/lapic.h"
@@ -14,6 +16,7 @@
 #include "kernel/mutex.h"
 #include "kernel/percpu.h"
 #include "kernel/sched.h"
+#include "kernel/selftest.h"
 #include "kernel/smp.h"
 #include "kernel/time.h"
 #include "kernel/waitgroup.h"
@@ -216,14 +219,28 @@ KTEST(sync, waitgroup_with_and_without_timeout)
 	KT_EXPECT_EQ(waitgroup_wait(&wg, 50 * MS), 0);
 }
 
+/* Never early; how late is only logged ("sleep late max ..." for bench). */
 KTEST(sched, sleep_lasts_at_least_its_duration)
 {
+	u64 late_max = 0, late_sum = 0;
+	unsigned n = 0;
+
 	for (unsigned ms = 1; ms <= 40; ms += 13) {
-		u64 t0 = time_ns();
+		u64 t0 = time_ns(), took;
 
 		sched_sleep_ns(ms * MS);
-		KT_EXPECT(time_ns() - t0 >= ms * MS);
+		took = time_ns() - t0;
+		KT_EXPECT(took >= ms * MS);
+		if (took >= ms * MS) {
+			late_max = MAX(late_max, took - ms * MS);
+			late_sum += took - ms * MS;
+			n++;
+		}
 	}
+	if (n)
+		ktest_log(kt, "sleep late max %llu us, mean %llu us over %u sleeps",
+			  (unsigned long long)(late_max / 1000),
+			  (unsigned long long)(late_sum / n / 1000), n);
 }
 
 struct fired {
@@ -250,6 +267,7 @@ KTEST(timer, one_shots_fire_in_order_never_early)
 	static const unsigned delay_ms[5] = { 50, 10, 40, 20, 30 };
 	static const unsigned expect[5] = { 1, 3, 4, 2, 0 };
 	static struct ktimer tm[5];
+	u64 late_max = 0, late_sum = 0;
 
 	memset(&fired, 0, sizeof(fired));
 	waitgroup_init(&fired.wg);
@@ -258,11 +276,16 @@ KTEST(timer, one_shots_fire_in_order_never_early)
 		ktimer_init(&tm[i], record_fire, (void *)(uintptr_t)i);
 		ktimer_start(&tm[i], delay_ms[i] * MS, 0);
 	}
-	KT_ASSERT_EQ(waitgroup_wait(&fired.wg, 2000 * MS), 0);
+	KT_ASSERT_EQ(waitgroup_wait(&fired.wg, 2000 * MS * selftest_slack()), 0);
 	for (unsigned i = 0; i < 5; i++) {
 		KT_EXPECT_EQ(fired.order[i], expect[i]);
-		KT_EXPECT(fired.late[i] < 300 * MS); /* fired, not much later than due */
+		/* fired, and not much later than due */
+		KT_EXPECT(fired.late[i] < 300 * MS * selftest_slack());
+		late_max = MAX(late_max, fired.late[i]);
+		late_sum += fired.late[i];
 	}
+	ktest_log(kt, "timer late max %llu us, mean %llu us over 5 one-shots",
+		  (unsigned long long)(late_max / 1000), (unsigned long long)(late_sum / 5 / 1000));
 }
 
 static volatile unsigned periodic_hits;
@@ -275,12 +298,15 @@ static void periodic_fire(struct ktimer *t, void *arg)
 KTEST(timer, periodic_fires_until_cancelled)
 {
 	static struct ktimer tm;
+	u64 give_up = time_ns() + 120 * MS * selftest_slack();
 	unsigned seen;
 
 	periodic_hits = 0;
 	ktimer_init(&tm, periodic_fire, NULL);
 	ktimer_start(&tm, 10 * MS, 10 * MS);
 	sched_sleep_ns(120 * MS);
+	while (periodic_hits < 3 && time_ns() < give_up) /* a stalled host */
+		sched_sleep_ns(10 * MS);
 	KT_EXPECT(ktimer_cancel(&tm) || periodic_hits > 0);
 	seen = periodic_hits;
 	KT_EXPECT(seen >= 3);

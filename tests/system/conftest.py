@@ -32,6 +32,8 @@ Environment
                         boot_vm (2 and 512M)
   NOS_TIMEOUT_SCALE     multiply every timeout
   NOS_NO_BUILD=1        do not run make (use the tree as it is)
+  NOS_STRESS_BOOTS=N    run the stress loop of test_stress.py with N boots
+                        (NOS_STRESS=N: N per CPU count; NOS_STRESS_JOBS=2)
 
 Failures
   When a test fails, every VM it used keeps its serial log, and the report

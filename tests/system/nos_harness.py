@@ -38,6 +38,14 @@ from the cursor and moves it past the match; nothing before the cursor is
 looked at again.  Every wait has a timeout (scaled by NOS_TIMEOUT_SCALE) and
 raises `NosTimeout` with the tail of the output and the log path.
 
+When QEMU exits, its end of the socket closes and the reader marks end of
+file.  From then on the transcript is final and no wait blocks: all of them
+block only through `_wait_locked`, which returns at once after EOF.  A wait
+whose match is in the last bytes QEMU wrote returns it; one that cannot be
+satisfied any more raises `NosExited` straight away instead of sleeping out
+its timeout (tests/system/test_harness.py checks this against a stand-in
+for QEMU).
+
 Every wait also watches for "*** KERNEL PANIC" anywhere in new output.  Unless
 the caller announced a panic (`expect_panic()`), the wait collects the report
 up to "*** system halted ***" and raises `NosPanic` at once: a test that
@@ -649,11 +657,27 @@ class NosVM:
 
     # ------------------------------------------------------ waiting ----
 
+    def _wait_locked(self, seconds):
+        """Block up to @seconds for new output; False once no more can come.
+
+        The only place the harness waits on the condition: after end of file
+        nobody will ever notify it, so at EOF this returns at once and the
+        caller must decide with the text it has.  The reader notifies at EOF
+        (QEMU's exit closes the socket), so a wait that started before EOF
+        is woken by it.  Called with self._cond held.
+        """
+        if self._eof:
+            return False
+        self._cond.wait(seconds)
+        return True
+
     def wait_for(self, pattern, timeout=None):
         """Wait for @pattern (regex or compiled) after the cursor.
 
         Moves the cursor past the match and returns it.  Raises NosPanic on
-        an unexpected panic, NosExited if QEMU exits, NosTimeout otherwise.
+        an unexpected panic, NosExited if the output ended (QEMU exited)
+        without a match, NosTimeout otherwise.  A match in the last bytes
+        QEMU wrote before it exited is found and returned.
         """
         rx = re.compile(pattern) if isinstance(pattern, str) else pattern
         timeout = self.cmd_timeout if timeout is None else timeout
@@ -665,22 +689,22 @@ class NosVM:
                 if m:
                     self._pos = m.end()
                     return m
-                self._check_alive_locked(rx)
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise self._failure(NosTimeout, f"timed out after {timeout:.0f} s "
                                         f"waiting for {rx.pattern!r}")
-                self._cond.wait(left)
+                if not self._wait_locked(left):
+                    raise self._exited_failure(f"waiting for {rx.pattern!r}")
 
-    def _check_alive_locked(self, rx):
-        if self._eof or (self.proc.poll() is not None):
-            # Let the reader drain what QEMU wrote before it went away.
-            self._cond.wait(0.2)
-            if rx.search(self._text, self._pos):
-                return
-            raise self._failure(NosExited, f"QEMU exited (status "
-                                f"{self.proc.poll()}) while waiting for "
-                                f"{rx.pattern!r}\n{self.qemu_output()}")
+    def _exited_failure(self, doing):
+        """NosExited for a wait (@doing says which) that the end of the
+        output cut short."""
+        try:
+            status = self.proc.wait(timeout=5)  # the socket closes as it exits
+        except subprocess.TimeoutExpired:
+            status = None
+        return self._failure(NosExited, f"QEMU exited (status {status}) while "
+                             f"{doing}\n{self.qemu_output()}")
 
     def _check_panic_locked(self):
         if self._expect_panic:
@@ -690,11 +714,10 @@ class NosVM:
             self._panic_scan = max(0, len(self._text) - len(PANIC_MARK))
             return
         deadline = time.monotonic() + PANIC_TAIL_TIMEOUT * timeout_scale()
-        while not HALTED_RE.search(self._text, i) and not self._eof:
+        while not HALTED_RE.search(self._text, i):
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or not self._wait_locked(left):
                 break
-            self._cond.wait(left)
         m = HALTED_RE.search(self._text, i)
         end = m.end() if m else len(self._text)
         self._panic_scan = end
@@ -731,9 +754,8 @@ class NosVM:
             while True:
                 self._check_panic_locked()
                 seen = len(self._text)
-                self._cond.wait(quiet)
-                if len(self._text) == seen:
-                    break
+                if not self._wait_locked(quiet) or len(self._text) == seen:
+                    break  # quiet for @quiet s, or quiet for good (EOF)
                 if time.monotonic() > deadline:
                     raise self._failure(NosTimeout, "output never went quiet")
             self._check_panic_locked()
@@ -794,6 +816,10 @@ class NosVM:
             if _ENDS_WITH_PROMPT_RE.search(out):
                 self._at_prompt = True
                 return out
+            with self._cond:
+                if self._eof:  # no prompt can come any more
+                    raise self._exited_failure("waiting for a prompt; last "
+                                               f"output {out[-300:]!r}")
             if time.monotonic() > deadline:
                 self.fail("the console did not come back to a prompt; last "
                           f"output {out[-300:]!r}")

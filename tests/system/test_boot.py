@@ -7,11 +7,9 @@ dmesg prefix "[cpu:seconds.micros:function] ", ends with CR LF, and two of
 them are fixed by the contract: the "nos <VERSION> starting" banner and
 "boot: shell ready in <float> ms since kernel entry" just before the prompt.
 
-Repeated boots with 1..8 CPUs (start-up races) run only when NOS_STRESS=N
-asks for N boots per CPU count.
+Repeated boots with 1..8 CPUs (start-up races) are in test_stress.py.
 """
 
-import os
 import re
 
 import pytest
@@ -56,15 +54,3 @@ def test_boots_with_other_cpu_counts(boot_vm, nos_build, smp):
     assert vm.run("version").startswith(f"nos {nos_build.version}")
     cpus = [l for l in vm.run_lines("cpu") if re.match(r"cpu\d+:", l)]
     assert 1 <= len(cpus) <= smp, cpus
-
-
-@pytest.mark.stress
-@pytest.mark.parametrize("smp", [1, 2, 3, 4, 8])
-def test_repeated_boots(boot_vm, smp):
-    runs = int(os.environ.get("NOS_STRESS", "0"))
-    if runs <= 0:
-        pytest.skip("set NOS_STRESS=N to boot N times per CPU count")
-    for _ in range(runs):
-        vm = boot_vm(smp=smp)
-        assert vm.run("version").startswith("nos ")
-        vm.close()

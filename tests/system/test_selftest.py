@@ -6,6 +6,9 @@ It runs the in-kernel boot tests whose "suite.name" contains the filter
 test, then "N passed, N failed".  The tests get a VM of their own: running
 the boot tests exercises allocators, tasks and timers, which is not what
 the session's shared VM is for.
+
+`selftest.slack=N` multiplies the tests' lateness bounds (kernel/selftest.h);
+a value that is not a number from 1 to 1000 is reported and the default used.
 """
 
 import pytest
@@ -47,3 +50,12 @@ def test_selftest_filter_selects_by_substring(module_vm, full_run):
 def test_selftest_filter_without_matches(module_vm):
     out = module_vm.run("selftest no-such-test-xyzzy", TIMEOUT)
     assert out == "0 passed, 0 failed"
+
+
+def test_bad_timing_slack_is_reported_and_the_default_used(boot_vm):
+    vm = boot_vm("selftest.slack=0")
+    out = vm.run("selftest timer.one_shots", TIMEOUT)
+    assert nh.parse_selftest(out) == (["timer.one_shots_fire_in_order_never_early"], [],
+                                      [(1, 0)])
+    assert "selftest.slack='0' is not a number from 1 to 1000; using 10" \
+        in vm.run("dmesg params:")
