@@ -146,23 +146,17 @@ static void cpu_show_regs(struct sh *sh, unsigned cpu, const struct cpu_regs *r)
 		cpu_print_features(sh, &r->info);
 }
 
-/*
- * The registers are read on the CPU itself.  They are collected into
- * kmalloc'd memory, not the stack: smp_call() does not withdraw a call that
- * timed out, and its late run must not write into a frame that is gone —
- * so after a timeout the buffer is left allocated.
- */
+/* The registers are read on the CPU itself (a call that times out is
+ * cancelled by smp_call(), so @r may live on this stack). */
 static void cpu_show(struct sh *sh, unsigned cpu)
 {
-	struct cpu_regs *r = kmalloc(sizeof(*r));
-	int rc = r ? smp_call(cpu, cpu_collect, r) : -ENOMEM;
+	struct cpu_regs r;
+	int rc = smp_call(cpu, cpu_collect, &r);
 
 	if (rc)
 		cpu_show_state(sh, cpu, rc);
 	else
-		cpu_show_regs(sh, cpu, r);
-	if (rc != -ETIMEDOUT)
-		kfree(r);
+		cpu_show_regs(sh, cpu, &r);
 }
 
 static int cmd_cpu(struct sh *sh, int argc, char **argv)

@@ -107,7 +107,6 @@ struct bt_capture {
 	int cpu;       /* where it runs, when on_cpu */
 	bool running;  /* on a CPU: ask that CPU */
 	bool dead;
-	bool posted;   /* a cross-CPU call that timed out may still write here */
 	int rc;
 };
 
@@ -180,10 +179,8 @@ static int bt_collect(struct bt_capture *c)
 			return 0;
 		}
 		rc = smp_call((unsigned)c->cpu, bt_remote, c);
-		if (rc == -ETIMEDOUT) {
-			c->posted = true;
-			return rc;
-		}
+		if (rc == -ETIMEDOUT)
+			return rc; /* cancelled: bt_remote() never runs */
 		if (rc == 0 && c->rc == 0)
 			return 0;
 		if (task_interrupted())
@@ -223,10 +220,7 @@ static int cmd_bt(struct sh *sh, int argc, char **argv)
 	c->pid = (int)pid;
 	rc = bt_collect(c);
 	bt_report(sh, c, rc);
-	/* smp_call() does not withdraw a call that timed out: its late run
-	 * would write into a freed capture, so that one is left allocated. */
-	if (!c->posted)
-		kfree(c);
+	kfree(c);
 	return rc;
 }
 SHELL_CMD("bt", "<pid>", "stack trace of a task (one running on another CPU is interrupted)",

@@ -13,7 +13,9 @@
  *
  * The call mechanism: each CPU has one call slot, guarded by its own
  * lock so that callers to the same CPU queue up.  The caller fills the slot,
- * sends VECTOR_IPI_CALL and spins until the target marks it done.
+ * sends VECTOR_IPI_CALL and spins until the target marks it done; a call
+ * the target has not started when the wait times out is cancelled (see
+ * struct call_slot).
  */
 #include "kernel/smp.h"
 #include "compiler.h"
@@ -47,11 +49,22 @@ struct trampoline_params {
 	volatile u32 step;
 } __packed;
 
+/*
+ * A cross-CPU call's life: the caller posts it (POSTED) and sends the IPI;
+ * the target claims it (RUNNING), runs it, and marks it DONE.  A caller
+ * whose wait times out cancels it if the target has not claimed it yet, so
+ * a target that wakes up late never runs a function whose caller has gone
+ * (with its arguments, often on the caller's stack).  A call already
+ * running is waited out.  The claim and the cancel are one compare-and-swap
+ * each, so exactly one of them wins.
+ */
+enum call_state { CALL_IDLE, CALL_POSTED, CALL_RUNNING, CALL_DONE };
+
 struct call_slot {
 	spinlock_t lock;        /* one caller at a time */
 	smp_fn fn;              /* [lock] */
 	void *arg;              /* [lock] */
-	volatile bool done;     /* set by the target */
+	volatile int state;     /* [a] enum call_state */
 };
 
 extern const u8 trampoline_start[], trampoline_end[], trampoline_params[];
@@ -85,12 +98,22 @@ bool smp_cpu_online(unsigned cpu)
 	return cpu < CONFIG_MAX_CPUS && percpu_of(cpu)->state == CPU_ONLINE;
 }
 
+static bool call_claim(struct call_slot *s, int from, int to)
+{
+	int expect = from;
+
+	return __atomic_compare_exchange_n(&s->state, &expect, to, false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_ACQUIRE);
+}
+
 static enum irq_result ipi_call(void *arg)
 {
 	struct call_slot *s = &call_slots[this_cpu()->cpu];
 
+	if (!call_claim(s, CALL_POSTED, CALL_RUNNING))
+		return IRQ_HANDLED; /* cancelled by a caller that gave up, or already run */
 	s->fn(s->arg);
-	__atomic_store_n(&s->done, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->state, CALL_DONE, __ATOMIC_RELEASE);
 	return IRQ_HANDLED;
 }
 
@@ -199,10 +222,11 @@ void smp_init(void)
 	pr_info("smp: %u of %u CPUs online", cpus_online, cpus_listed);
 }
 
+/* Wait for the call in @s; on timeout cancel it, or wait out a call that is running. */
 static int call_wait(struct call_slot *s, u64 deadline)
 {
-	while (!__atomic_load_n(&s->done, __ATOMIC_ACQUIRE)) {
-		if (time_ns() > deadline)
+	while (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != CALL_DONE) {
+		if (time_ns() > deadline && call_claim(s, CALL_POSTED, CALL_IDLE))
 			return -ETIMEDOUT;
 		cpu_relax();
 	}
@@ -216,7 +240,7 @@ static void call_post(unsigned cpu, smp_fn fn, void *arg)
 	spin_lock(&s->lock);
 	s->fn = fn;
 	s->arg = arg;
-	s->done = false;
+	__atomic_store_n(&s->state, CALL_POSTED, __ATOMIC_RELEASE);
 	lapic_send_ipi(percpu_of(cpu)->apic_id, IPI_FIXED, VECTOR_IPI_CALL);
 }
 

@@ -27,7 +27,9 @@ bool smp_cpu_online(unsigned cpu);
 /*
  * Run @fn(@arg) on @cpu (in its interrupt context; on the caller's CPU it is
  * a plain call) and wait until it returned.  -EINVAL for a CPU that is not
- * online, -ETIMEDOUT when it does not answer within a second.
+ * online, -ETIMEDOUT when it does not answer within a second: the call is
+ * then cancelled and @fn never runs, so @arg may live on the caller's stack.
+ * (A call that has started is always waited out.)
  */
 int smp_call(unsigned cpu, smp_fn fn, void *arg);
 /* Run @fn(@arg) on every other online CPU and wait for all of them. */

@@ -15,6 +15,7 @@
 #include "kernel/percpu.h"
 #include "kernel/probe.h"
 #include "kernel/selftest.h"
+#include "kernel/sched.h"
 #include "kernel/smp.h"
 #include "kernel/time.h"
 #include "kernel/x86.h"
@@ -213,4 +214,53 @@ KTEST(time, sleeping_lasts_and_the_pit_keeps_pace)
 	KT_EXPECT(dj * 10000000ULL <= dt + 30000000ULL * selftest_slack());
 	if (kt->failures)
 		ktest_log(kt, "%llu ns, %llu ticks", (unsigned long long)dt, (unsigned long long)dj);
+}
+
+/* ---------------------------------------------- a call that times out */
+
+#define MS 1000000ULL
+
+static volatile bool late_call_ran;
+static volatile bool deaf_running;
+
+static void mark_late_call(void *arg)
+{
+	late_call_ran = true;
+}
+
+/* Keep a CPU deaf (interrupts off) for a little over the call timeout. */
+static void stay_deaf(void *arg)
+{
+	u64 end;
+
+	cli();
+	deaf_running = true;
+	end = time_ns() + 1500 * MS;
+	while (time_ns() < end)
+		cpu_relax();
+	sti();
+}
+
+/* smp_call() to a CPU that does not answer gives up after its timeout and
+ * withdraws the call: when the CPU listens again, the function must not
+ * run (its argument may have lived on the caller's stack). */
+KTEST(smp, a_call_that_times_out_is_withdrawn)
+{
+	unsigned self = this_cpu()->cpu, other = self == 0 ? 1 : 0;
+	struct task *t;
+
+	if (smp_cpu_count() < 2) {
+		ktest_log(kt, "one CPU: nothing to call");
+		return;
+	}
+	late_call_ran = deaf_running = false;
+	KT_ASSERT((t = task_create("deaf", stay_deaf, NULL, (int)other)));
+	while (!deaf_running)
+		sched_sleep_ns(1 * MS);
+	KT_EXPECT_EQ(smp_call(other, mark_late_call, NULL), -ETIMEDOUT);
+	task_join(t);
+	sched_sleep_ns(50 * MS); /* the IPI is delivered once interrupts are back on */
+	KT_EXPECT(!late_call_ran);
+	KT_EXPECT_EQ(smp_call(other, mark_late_call, NULL), 0); /* and the slot works */
+	KT_EXPECT(late_call_ran);
 }
