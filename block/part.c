@@ -19,9 +19,16 @@ static int add_partition(struct blkdev *disk, const struct mbr_part *p)
 {
 	struct blkdev *part = kzalloc(sizeof(*part));
 
-	if (!part)
+	size_t n = strlen(disk->name);
+
+	if (!part) {
+		pr_warn("%s: no memory for partition %u; not added", disk->name, p->index);
 		return -ENOMEM;
-	snprintf(part->name, sizeof(part->name), "%s%u", disk->name, p->index);
+	}
+	/* A name that ends in a digit takes a 'p' first (disk "nvme0" gives
+	 * "nvme0p1"), so a partition never takes another disk's name. */
+	snprintf(part->name, sizeof(part->name), "%s%s%u", disk->name,
+		 n && disk->name[n - 1] >= '0' && disk->name[n - 1] <= '9' ? "p" : "", p->index);
 	snprintf(part->model, sizeof(part->model), "partition %u, type 0x%02x%s", p->index,
 		 p->type, p->bootable ? ", boot" : "");
 	part->sector_size = disk->sector_size;
@@ -63,8 +70,10 @@ int blk_scan_partitions(struct blkdev *disk)
 	u8 *sector = kmalloc(disk->sector_size);
 	int rc;
 
-	if (!sector)
+	if (!sector) {
+		pr_warn("%s: no memory to read the partition table", disk->name);
 		return -ENOMEM;
+	}
 	rc = blk_read(disk, 0, 1, sector);
 	if (rc)
 		pr_warn("%s: cannot read the partition table: %s", disk->name, errno_name(rc));

@@ -18,7 +18,9 @@
 #include "types.h"
 #include "compiler.h"
 
-#define PARAM_CMDLINE_MAX 1024
+/* As long as the boot loader's copy (boot/mb2.h MB2_CMDLINE_MAX), so no word
+ * the loader passed is lost between the two. */
+#define PARAM_CMDLINE_MAX 4096
 #define PARAM_MAX 32
 
 struct kparam {

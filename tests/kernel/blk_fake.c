@@ -262,7 +262,7 @@ static void mbr_entry(u8 *mbr, unsigned index, u8 type, u32 start, u32 count)
 	put_le32(e + 12, count);
 }
 
-static void mbr_write(u8 *mbr, bool rta)
+void fake_write_mbr(u8 *mbr, bool rta)
 {
 	memset(mbr, 0, FAKE_SECTOR);
 	if (rta) {
@@ -330,7 +330,7 @@ static int fakes_register(void)
 		if (!f)
 			return -ENOMEM;
 		if (i != FAKE_RTB)
-			mbr_write(f->mem, i == FAKE_RTA);
+			fake_write_mbr(f->mem, i == FAKE_RTA);
 		if (f->irq_like) /* before the partition scan reads sector 0 */
 			ktimer_start(&f->irq_timer, TICK_NS, TICK_NS);
 		rc = blkdev_register(&f->disk, "rt");

@@ -103,6 +103,8 @@ enum { FAKE_RTA, FAKE_RTB, FAKE_RTC, FAKE_NR };
  * themselves.  NULL without memory.  Never freed.
  */
 struct fake *fake_make(u64 sectors);
+/* Write rta's partition table (@full) or rtc's small one into @mem. */
+void fake_write_mbr(u8 *mem, bool full);
 
 /* The fakes by index, once blk_fake_setup() has returned 0.  Never freed. */
 extern struct fake *blk_fakes[FAKE_NR];

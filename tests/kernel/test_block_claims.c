@@ -560,3 +560,25 @@ KTEST(block, an_empty_disk_registers_and_refuses_io)
 	KT_EXPECT_EQ(fake_count(&empty_fake->accepted), 0);
 	KT_EXPECT_EQ(fake_count(&empty_fake->violations), 0);
 }
+
+/* A disk whose name ends in a digit gets "p" before its partition numbers,
+ * so that its partition 1 can never take the name of a disk "<name>1". */
+KTEST(block, partitions_of_a_disk_named_with_a_digit)
+{
+	static bool registered;
+
+	if (!registered) {
+		struct fake *f = fake_make(1024);
+
+		KT_ASSERT(f);
+		fake_write_mbr(f->mem, true);
+		strlcpy(f->disk.name, "rd7", BLK_NAME_MAX);
+		KT_ASSERT_EQ(blkdev_register(&f->disk, "rd"), 0);
+		registered = true;
+	}
+	KT_EXPECT(blkdev_find("rd7p1") != NULL);
+	KT_EXPECT(blkdev_find("rd7p3") != NULL);
+	KT_EXPECT(blkdev_find("rd71") == NULL);
+	KT_ASSERT_EQ(blk_fake_setup(), 0);
+	KT_EXPECT(blkdev_find("rta1") != NULL); /* a name ending in a letter: no "p" */
+}
