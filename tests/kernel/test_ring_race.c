@@ -21,7 +21,7 @@
 #include "lib/ring.h"
 #include "lib/string.h"
 
-#define RACE_BYTES 60000u
+#define RACE_BYTES 12000u
 #define GUARD 0xA5
 #define VECTOR_RING_TEST 0xE9
 
