@@ -14,6 +14,7 @@
 
 #include "types.h"
 #include "config.h"
+#include "kernel/x86.h"
 
 struct task;
 struct regs;
@@ -47,12 +48,11 @@ struct percpu {
 
 extern struct percpu percpu_area[CONFIG_MAX_CPUS];
 
+/* The instruction is kernel/x86.h's, so a host build that simulates the
+ * CPU there (tests/unit/shim) gets this_cpu() too. */
 static inline struct percpu *this_cpu(void)
 {
-	struct percpu *p;
-
-	__asm__ __volatile__("movq %%gs:0, %0" : "=r"(p));
-	return p;
+	return (struct percpu *)read_gs_qword0();
 }
 
 static inline struct percpu *percpu_of(unsigned cpu)

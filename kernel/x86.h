@@ -1,6 +1,7 @@
 /*
  * x86.h — thin inline wrappers for the x86-64 instructions C cannot express:
- * port I/O, control registers, MSRs, CPUID, interrupt flag and halting.
+ * port I/O, control registers, MSRs, CPUID, the per-CPU GS segment, the
+ * interrupt flag and halting.
  * Each wrapper is one instruction with the right constraints and nothing
  * else, so callers read as the hardware manual does.
  */
@@ -121,6 +122,16 @@ static __always_inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
 			     : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
 			     : "a"(leaf), "c"(subleaf));
 	return r;
+}
+
+/* The quadword at %gs:0.  Each CPU's GS base points at its struct percpu,
+ * whose first field points at itself (kernel/percpu.h's this_cpu()). */
+static __always_inline u64 read_gs_qword0(void)
+{
+	u64 v;
+
+	__asm__ __volatile__("movq %%gs:0, %0" : "=r"(v));
+	return v;
 }
 
 static __always_inline u64 read_rflags(void)

@@ -18,6 +18,7 @@
 #include "kernel/lock_order.h"
 #include "kernel/mutex.h"
 #include "kernel/panic.h"
+#include "kernel/percpu.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
 #include "kernel/spinlock.h"
@@ -355,17 +356,101 @@ static void wait_for_flag(void *arg)
 	waitq_wait_timeout(wq, flag_set, NULL, 100 * MS);
 }
 
+static void wait_for_flag_forever(void *arg)
+{
+	waitq_wait_timeout(arg, flag_set, NULL, 0);
+}
+
+/* Caught when the condition comes true, not at the deadline, with or without one. */
 KTEST(shim, a_lost_wake_up_is_caught)
 {
+	void (*waits[])(void *) = { wait_for_flag, wait_for_flag_forever };
 	struct waitq wq;
 	struct ktimer t;
 
 	waitq_init(&wq);
-	flag = false;
-	ktimer_init(&t, set_flag_silently, NULL);
-	ktimer_start(&t, 10 * MS, 0);
-	KT_EXPECT(shim_catch_panic(wait_for_flag, &wq, msg, sizeof(msg)));
-	KT_EXPECT(strstr(msg, "lost wake-up") != NULL);
+	for (unsigned i = 0; i < ARRAY_SIZE(waits); i++) {
+		u64 t0 = time_ns();
+
+		flag = false;
+		ktimer_init(&t, set_flag_silently, NULL);
+		ktimer_start(&t, 10 * MS, 0);
+		KT_EXPECT(shim_catch_panic(waits[i], &wq, msg, sizeof(msg)));
+		KT_EXPECT(strstr(msg, "lost wake-up") != NULL);
+		KT_EXPECT_EQ(time_ns() - t0, 10 * MS);
+		KT_EXPECT(list_empty(&wq.waiters)); /* the catch took the waiter off */
+	}
+}
+
+static unsigned cond_calls;
+static struct ktimer bad_timer;
+
+/* False at first; once woken, a kernel bug. */
+static bool cond_bugs_when_woken(void *arg)
+{
+	BUG_ON(++cond_calls > 1);
+	return false;
+}
+
+static void wake_queue(struct ktimer *t, void *arg)
+{
+	waitq_wake_all(arg);
+}
+
+static struct waitq bad_wq;
+
+/* A test of its own: the runner's checks then show what the panic left. */
+static void wait_with_bad_cond(struct ktest_ctx *kt)
+{
+	struct ktimer t;
+
+	ktimer_init(&t, wake_queue, &bad_wq);
+	ktimer_start(&t, 5 * MS, 0);
+	waitq_wait_timeout(&bad_wq, cond_bugs_when_woken, NULL, 50 * MS);
+}
+
+static void timer_bugs(struct ktimer *t, void *arg)
+{
+	BUG_ON(t == &bad_timer);
+}
+
+static void wait_through_a_bad_timer(void *arg)
+{
+	waitgroup_wait(arg, 0);
+}
+
+/*
+ * A panic inside a wait (in its condition, or in a timer that runs while it
+ * sleeps) takes the waiter off its queue and disarms its deadline, and
+ * ktimer.c is not left believing the panicked callback still runs.
+ */
+KTEST(shim, a_panic_inside_a_wait_leaves_no_trace)
+{
+	waitq_init(&bad_wq);
+	cond_calls = 0;
+	KT_EXPECT_EQ(shim_run_nested("bad-cond", wait_with_bad_cond, report, sizeof(report)), 1);
+	KT_EXPECT(strstr(report, "panic: BUG at tests/unit/host_shim.c") != NULL);
+	KT_EXPECT(strstr(report, "timer still armed") == NULL); /* the deadline went too */
+	KT_EXPECT(list_empty(&bad_wq.waiters));
+	KT_EXPECT_EQ(shim_test_task()->state, TASK_RUNNING);
+
+	waitgroup_init(&wg);
+	waitgroup_add(&wg, 1);
+	ktimer_init(&bad_timer, timer_bugs, NULL);
+	ktimer_start(&bad_timer, 5 * MS, 0);
+	KT_EXPECT(shim_catch_panic(wait_through_a_bad_timer, &wg, msg, sizeof(msg)));
+	KT_EXPECT(strstr(msg, "BUG at tests/unit/host_shim.c") != NULL);
+	KT_EXPECT(list_empty(&wg.wait.waiters));
+	KT_EXPECT_EQ(shim_context(), SHIM_CTX_TASK);
+	KT_EXPECT(!ktimer_cancel(&bad_timer)); /* at once, not a busy-wait */
+	waitgroup_done(&wg);
+}
+
+KTEST(shim, the_cpu_is_cpu_0)
+{
+	KT_EXPECT(this_cpu() == percpu_of(0));
+	KT_EXPECT_EQ(this_cpu()->cpu, 0);
+	KT_EXPECT_EQ(this_cpu()->state, CPU_ONLINE);
 }
 
 /* -------------------------------------------- SoftIrqs, IRQs and the log */
@@ -498,6 +583,23 @@ static void keeps_a_timer(struct ktest_ctx *kt)
 	ktimer_start(&kept_timer, 5 * MS, 0);
 }
 
+static void keeps_a_forever_timer(struct ktest_ctx *kt)
+{
+	shim_forever_begin();
+	ktimer_init(&kept_timer, record, NULL);
+	ktimer_start(&kept_timer, 5 * MS, 0);
+	shim_forever_end();
+}
+
+static struct waitq kept_wq;
+static struct waitq_entry kept_entry;
+
+static void keeps_a_wait_entry(struct ktest_ctx *kt)
+{
+	waitq_init(&kept_wq);
+	waitq_prepare(&kept_wq, &kept_entry);
+}
+
 static void keeps_irqs_off(struct ktest_ctx *kt)
 {
 	cli();
@@ -551,6 +653,15 @@ KTEST(shim, the_runner_fails_a_test_for_what_it_leaves_behind)
 	KT_EXPECT_EQ(shim_run_nested("timer", keeps_a_timer, report, sizeof(report)), 1);
 	KT_EXPECT(strstr(report, "timer still armed") != NULL);
 	KT_EXPECT(!ktimer_cancel(&kept_timer)); /* disarmed by the runner */
+
+	KT_EXPECT_EQ(shim_run_nested("forever-timer", keeps_a_forever_timer, report,
+				     sizeof(report)), 0);
+	KT_EXPECT(ktimer_cancel(&kept_timer)); /* still armed: it was meant to be */
+
+	KT_EXPECT_EQ(shim_run_nested("waitq", keeps_a_wait_entry, report, sizeof(report)), 1);
+	KT_EXPECT(strstr(report, "returned on a wait queue") != NULL);
+	KT_EXPECT(list_empty(&kept_wq.waiters));
+	KT_EXPECT_EQ(shim_test_task()->state, TASK_RUNNING);
 
 	KT_EXPECT_EQ(shim_run_nested("irqs", keeps_irqs_off, report, sizeof(report)), 1);
 	KT_EXPECT(strstr(report, "interrupts still off") != NULL);

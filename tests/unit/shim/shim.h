@@ -9,10 +9,12 @@
  *    headers whose inline code cannot run in a process (kernel/spinlock.h,
  *    kernel/x86.h, mm/addr.h).  The host build searches tests/unit/shim
  *    before the tree, so `#include "kernel/spinlock.h"` finds the shim's.
- *  - Host definitions of the functions the other kernel headers declare
- *    (printk, panic, kmalloc, page_alloc, time_ns, ktimer_*, softirq_*,
- *    task_current, waitq_*, waitgroup_*, mutex_*, ...), checked against the
- *    real declarations by the compiler.
+ *  - Host definitions of what the kernel code compiled for the host needs
+ *    from below (printk, panic, kmalloc, page_alloc, time_ns, softirq_*,
+ *    percpu_area, task_current, task_wake, schedule, mutex_*, ...), checked
+ *    against the real declarations by the compiler.  The waits and timers
+ *    themselves are the kernel's: kernel/waitq.c, waitgroup.c, ktimer.c and
+ *    timerq.c are compiled for the host unchanged.
  *
  * The machine it simulates: one CPU running one task (the test), a SoftIrq
  * task ("softirq/0") that runs what softirq_raise() queued, and a monotonic

@@ -87,6 +87,17 @@ void shim_check_world(const char *what);
 
 /* Run the SoftIrqs or the next timer not later than @limit; false when none. */
 bool shim_world_step(u64 limit);
+/* True when nothing is due: no SoftIrq pending, no timer expired. */
+bool shim_world_quiet(void);
+
+/* The test task's sleep (shim_sched.c), kept at a catch point. */
+struct shim_sleep_save {
+	int state;
+	bool probed;
+};
+void shim_sched_save(struct shim_sleep_save *s);
+void shim_sched_restore(const struct shim_sleep_save *s);
+
 /* Enter / leave the SoftIrq task (timer callbacks, SoftIrq handlers). */
 struct shim_ctx_save {
 	enum shim_ctx ctx;
@@ -94,6 +105,7 @@ struct shim_ctx_save {
 	bool irq_on;
 	unsigned nheld;
 	unsigned preempt_off;
+	struct shim_sleep_save sleep; /* put back only after a panic */
 };
 void shim_enter_softirq(struct shim_ctx_save *s);
 void shim_leave_softirq(const struct shim_ctx_save *s, const char *what);
@@ -114,9 +126,19 @@ struct shim_cleanup {
 };
 void shim_cleanup_push(struct shim_cleanup *c, void (*fn)(void *arg), void *arg);
 void shim_cleanup_pop(struct shim_cleanup *c);
-/* Timers are numbered as they are armed; disarm those armed after @seq. */
+/*
+ * The timers armed now, as a mark; after a panic, disarm those armed since
+ * @seq.  Timers live in kernel/ktimer.c's queue, which the shim reads but
+ * does not see being changed: it notes each timer (which frame armed it,
+ * whether inside shim_forever_begin()/_end()) the first time it finds it
+ * there.  shim_timers_note() looks, and is called wherever the answer
+ * would change: a frame or a forever section beginning or ending.
+ */
 u64 shim_timer_seq(void);
 void shim_timers_disarm_after(u64 seq);
+void shim_timers_note(void);
+/* Start kernel/ktimer.c and find its queue (once, before the first test). */
+void shim_time_init(void);
 
 /* End-of-frame checks (failures go to f->kt) and resets, each module's own. */
 void shim_lock_release_above(unsigned base);

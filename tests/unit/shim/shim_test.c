@@ -1,6 +1,6 @@
 /*
  * shim_test.c — the host shim's frame around each test, panics, and the
- * simulated CPU's interrupt flag and contexts (see shim.h).
+ * simulated CPU's interrupt flag, GS segment and contexts (see shim.h).
  *
  * The runner hands every test to shim_wrap() (ktest_set_wrap()).  It opens
  * a frame, calls the test under a catch point, and closes the frame with
@@ -9,7 +9,8 @@
  * longjmps to the innermost catch point: the test's frame, or a
  * shim_catch_panic() inside the test.  The catch puts the CPU back as it
  * was at the catch point (locks taken since are dropped, the interrupt
- * flag, preemption and context restored), so the frame's checks that
+ * flag, preemption, context and the test task's sleep restored, timers
+ * armed since disarmed, a wait entry unlinked), so the frame's checks that
  * follow see the state the test itself left, not the wreckage of the panic.
  *
  * A report names the code to blame.  Spinlocks know the file and line that
@@ -20,6 +21,7 @@
 #define _POSIX_C_SOURCE 200809L /* getcwd */
 #define NOS_KEEP_LIBC_NAMES
 #include "tests/unit/shim/shim_priv.h"
+#include "kernel/percpu.h"
 #include "lib/format.h"
 
 #include <sanitizer/common_interface_defs.h>
@@ -138,11 +140,12 @@ static void save_ctx(struct shim_ctx_save *s)
 	s->irq_on = shim_cpu.irq_on;
 	s->nheld = shim_cpu.nheld;
 	s->preempt_off = shim_cpu.preempt_off;
+	shim_sched_save(&s->sleep);
 }
 
 static void restore_ctx(const struct shim_ctx_save *s)
 {
-	shim_test_task()->state = TASK_RUNNING; /* whatever sleep it panicked in is over */
+	shim_sched_restore(&s->sleep); /* a sleep it panicked in is over */
 	shim_cpu.ctx = s->ctx;
 	shim_cpu.curr = s->curr;
 	shim_cpu.irq_on = s->irq_on;
@@ -265,6 +268,7 @@ static void frame_begin(struct shim_frame *f, struct ktest_ctx *kt)
 		shim_cpu.curr = shim_test_task();
 		shim_cpu.relax = 0;
 	}
+	shim_timers_note(); /* what is armed now is not this frame's */
 	f->outer = frame_top;
 	f->kt = kt;
 	f->id = ++frame_ids;
@@ -358,11 +362,13 @@ unsigned shim_run_nested(const char *name, void (*fn)(struct ktest_ctx *kt), cha
 
 void shim_install(void)
 {
+	shim_time_init();
 	ktest_set_wrap(shim_wrap);
 }
 
 void shim_forever_begin(void)
 {
+	shim_timers_note();
 	forever_depth++;
 }
 
@@ -370,6 +376,7 @@ void shim_forever_end(void)
 {
 	if (!forever_depth)
 		shim_panic_at(NULL, 0, "shim_forever_end() without shim_forever_begin()");
+	shim_timers_note();
 	forever_depth--;
 }
 
@@ -379,6 +386,16 @@ bool shim_forever_now(void)
 }
 
 /* ------------------------------------------------- the simulated CPU */
+
+/* CPU 0, as cpu_init_tables() leaves it: its GS base is its struct percpu. */
+struct percpu percpu_area[CONFIG_MAX_CPUS] = {
+	[0] = { .self = &percpu_area[0], .cpu = 0, .state = CPU_ONLINE },
+};
+
+u64 shim_read_gs_qword0(void)
+{
+	return (u64)(uintptr_t)percpu_area[0].self; /* %gs:0 is the self field */
+}
 
 u64 shim_read_rflags(void)
 {

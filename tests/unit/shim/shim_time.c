@@ -1,6 +1,6 @@
 /*
- * shim_time.c — the fake monotonic clock, kernel timers over the real
- * kernel/timerq.c, and SoftIrqs, for host unit tests.
+ * shim_time.c — the fake monotonic clock and SoftIrqs under the real
+ * kernel/ktimer.c (and kernel/timerq.c), for host unit tests.
  *
  * The clock starts at 1 s (a kernel that has been up a moment) and moves
  * only forward, only when a test calls shim_clock_advance(), a wait sleeps
@@ -8,14 +8,17 @@
  * reset between tests: timers armed for the whole run (a polled disk's poll
  * timer) stay valid.
  *
- * Timers are one struct timerq, as one CPU's queue in kernel/ktimer.c, and
- * run as the kernel runs them: in the SoftIrq task, interrupts on, one at a
- * time with no lock held, a periodic timer re-armed from its last expiry
- * after its callback (unless the callback re-armed or cancelled it), a
- * one-shot timer not touched after its callback (which may free it).  When
- * the clock is advanced past several expiries, each timer runs with the
- * clock set to its own expiry, and the SoftIrqs a callback raises run
- * before the next timer — as they would on an idle CPU.
+ * Timers are the kernel's: ktimer_start() and ktimer_cancel() are
+ * kernel/ktimer.c's, on CPU 0's queue, and they run as in the kernel — the
+ * tick (ktimer_tick()) raises the timer SoftIrq when one is due, and the
+ * SoftIrq task runs each expired timer with no lock held and re-arms the
+ * periodic ones.  What the shim adds is the clock's motion: it sets the
+ * clock to the next expiry and ticks, so each timer runs with time_ns() at
+ * its own expiry however far the clock is advanced, and the SoftIrqs the
+ * timers due at one instant raise run before the next instant's timers —
+ * as on an idle CPU.  To know the next expiry it reads the queue: at start
+ * it arms one timer on the empty queue, and that timer's neighbour is the
+ * queue's head inside kernel/ktimer.c.
  *
  * A SoftIrq raised is only marked pending: it runs when the test calls
  * shim_softirq_run(), when a wait sleeps, or after a timer.  Raising a type
@@ -25,6 +28,10 @@
  * (the test ended before the work it started was done) and timers still
  * armed (they would fire into a test that knows nothing of them, or into a
  * stack that is gone), unless armed between shim_forever_begin()/_end().
+ * A panic disarms the timers armed since its catch point (shim_priv.h);
+ * and when it escaped from a timer callback, ktimer.c — which still counts
+ * that callback as running, and would make a ktimer_cancel() of that timer
+ * wait for it forever — is shown one harmless timer run to forget it.
  */
 #define NOS_KEEP_LIBC_NAMES
 #include "tests/unit/shim/shim_priv.h"
@@ -36,23 +43,25 @@
 
 #define NS_PER_S 1000000000ULL
 
+/* What the shim knows of a timer it found armed. */
 struct timer_note {
-	const struct ktimer *t;
-	unsigned frame;
-	u64 seq;            /* when it was last armed */
+	const struct ktimer *t;   /* compared, never followed: it may be gone */
+	unsigned frame;           /* the frame running when it was found */
+	u64 seq;                  /* the mark current then (shim_timer_seq()) */
 	bool forever;
 };
 
 static u64 now = NS_PER_S;
-static struct timerq timers = { .timers = LIST_HEAD_INIT(timers.timers) };
+static struct timerq *queue; /* CPU 0's, inside kernel/ktimer.c */
 static struct timer_note *notes;
 static size_t nnotes, notes_cap;
-static u64 arm_seq;
+static u64 mark;
 
 static softirq_fn handlers[SOFTIRQ_TYPES];
 static u64 runs[SOFTIRQ_TYPES];
 static u32 pending;
 static bool in_softirq_run;
+static bool timer_abandoned; /* a panic left the timer SoftIrq mid-callback */
 
 static const char *const softirq_names[SOFTIRQ_TYPES] = {
 	[SOFTIRQ_TIMER] = "timer", [SOFTIRQ_NET_RX] = "net-rx", [SOFTIRQ_NET_TX] = "net-tx",
@@ -76,6 +85,33 @@ void time_udelay(u64 us)
 
 /* -------------------------------------------------------------- timers */
 
+static void nothing(struct ktimer *t, void *arg)
+{
+}
+
+void shim_time_init(void)
+{
+	struct ktimer probe;
+
+	ktimer_subsystem_init();
+	ktimer_init(&probe, nothing, NULL);
+	ktimer_start(&probe, NS_PER_S, 0);
+	if (probe.link.next != probe.link.prev)
+		panic("shim: the timer queue is not empty at start");
+	queue = container_of(probe.link.next, struct timerq, timers);
+	ktimer_cancel(&probe);
+}
+
+static bool armed(const struct ktimer *t)
+{
+	const struct ktimer *q;
+
+	list_for_each_entry(q, &queue->timers, link)
+		if (q == t)
+			return true;
+	return false;
+}
+
 static struct timer_note *note_of(const struct ktimer *t)
 {
 	for (size_t i = 0; i < nnotes; i++)
@@ -84,113 +120,85 @@ static struct timer_note *note_of(const struct ktimer *t)
 	return NULL;
 }
 
-static void note_armed(const struct ktimer *t)
+static void note_add(const struct ktimer *t)
 {
-	struct timer_note *n = note_of(t);
+	if (nnotes == notes_cap) {
+		size_t ncap = notes_cap ? notes_cap * 2 : 64;
+		struct timer_note *m = realloc(notes, ncap * sizeof(*m));
 
-	if (!n) {
-		if (nnotes == notes_cap) {
-			size_t ncap = notes_cap ? notes_cap * 2 : 64;
-			struct timer_note *m = realloc(notes, ncap * sizeof(*m));
-
-			if (!m)
-				panic("shim: out of host memory for timer notes");
-			notes = m;
-			notes_cap = ncap;
-		}
-		n = &notes[nnotes++];
-		*n = (struct timer_note){ .t = t };
+		if (!m)
+			panic("shim: out of host memory for timer notes");
+		notes = m;
+		notes_cap = ncap;
 	}
-	n->frame = shim_frame_id();
-	n->seq = ++arm_seq;
-	n->forever |= shim_forever_now();
+	notes[nnotes++] = (struct timer_note){ t, shim_frame_id(), mark, shim_forever_now() };
+}
+
+/* Forget the timers no longer armed, note those found for the first time. */
+void shim_timers_note(void)
+{
+	const struct ktimer *t;
+	size_t keep = 0;
+
+	for (size_t i = 0; i < nnotes; i++)
+		if (armed(notes[i].t))
+			notes[keep++] = notes[i];
+	nnotes = keep;
+	list_for_each_entry(t, &queue->timers, link)
+		if (!note_of(t))
+			note_add(t);
 }
 
 u64 shim_timer_seq(void)
 {
-	return arm_seq;
+	shim_timers_note();
+	return mark++;
+}
+
+/* Take @t off the queue without its lock: the shim is cleaning up. */
+static void disarm(struct ktimer *t)
+{
+	timerq_remove(queue, t);
+	t->cpu = -1;
 }
 
 void shim_timers_disarm_after(u64 seq)
 {
 	struct ktimer *t, *tmp;
 
-	list_for_each_entry_safe(t, tmp, &timers.timers, link) {
+	shim_timers_note();
+	list_for_each_entry_safe(t, tmp, &queue->timers, link) {
 		const struct timer_note *n = note_of(t);
 
-		if (n && !n->forever && n->seq > seq) {
-			timerq_remove(&timers, t);
-			t->cpu = -1;
-		}
+		if (!n->forever && n->seq > seq)
+			disarm(t);
 	}
-}
-
-void ktimer_init(struct ktimer *t, ktimer_fn fn, void *arg)
-{
-	t->fn = fn;
-	t->arg = arg;
-	t->queued = false;
-	t->cpu = -1;
-	list_init(&t->link);
-}
-
-bool ktimer_cancel(struct ktimer *t)
-{
-	if (t->cpu < 0)
-		return false;
-	t->period = 0; /* a periodic timer whose callback is running stops too */
-	return timerq_remove(&timers, t);
-}
-
-void ktimer_start(struct ktimer *t, u64 delay_ns, u64 period_ns)
-{
-	ktimer_cancel(t);
-	t->expires = now + delay_ns;
-	t->period = period_ns;
-	t->cpu = 0;
-	timerq_add(&timers, t);
-	note_armed(t);
-}
-
-static void run_timer(struct ktimer *t)
-{
-	struct shim_ctx_save s;
-	u64 period = t->period; /* a one-shot may be gone once fn returns */
-
-	if (t->expires > now)
-		now = t->expires;
-	shim_enter_softirq(&s);
-	t->fn(t, t->arg);
-	shim_leave_softirq(&s, "timer callback");
-	if (period && !t->queued && t->period) {
-		t->expires += t->period;
-		timerq_add(&timers, t);
-	}
-}
-
-/* Run every timer due by @target, in order, and what each raises. */
-static void run_timers_until(u64 target)
-{
-	struct ktimer *t;
-
-	while ((t = timerq_pop_expired(&timers, target))) {
-		run_timer(t);
-		shim_softirq_run();
-	}
-	if (target > now)
-		now = target;
-}
-
-void shim_clock_advance(u64 ns)
-{
-	shim_check_world("shim_clock_advance()");
-	shim_softirq_run();
-	run_timers_until(now + ns);
 }
 
 u64 shim_clock_next(void)
 {
-	return timerq_next(&timers);
+	return timerq_next(queue);
+}
+
+/* Move the clock to @at (if it is not past it) and tick: what is due runs. */
+static void tick_at(u64 at)
+{
+	if (at > now)
+		now = at;
+	ktimer_tick();
+	shim_softirq_run();
+}
+
+void shim_clock_advance(u64 ns)
+{
+	u64 target = now + ns;
+
+	shim_check_world("shim_clock_advance()");
+	shim_softirq_run();
+	while (shim_clock_next() <= target)
+		tick_at(shim_clock_next());
+	if (target > now)
+		now = target;
 }
 
 bool shim_world_step(u64 limit)
@@ -199,11 +207,36 @@ bool shim_world_step(u64 limit)
 
 	if (shim_softirq_run())
 		return true;
-	next = timerq_next(&timers);
+	next = shim_clock_next();
 	if (next > limit)
 		return false;
-	run_timers_until(next);
+	tick_at(next);
 	return true;
+}
+
+bool shim_world_quiet(void)
+{
+	return !pending && shim_clock_next() > now;
+}
+
+/*
+ * After a panic out of a timer callback: run one timer of our own, due at
+ * 0 so nothing else is, and ktimer.c records that no callback is running.
+ */
+static void forget_abandoned_timer(void)
+{
+	struct shim_ctx_save s;
+	struct ktimer t;
+	u64 saved = now;
+
+	timer_abandoned = false;
+	now = 0;
+	ktimer_init(&t, nothing, NULL);
+	ktimer_start(&t, 0, 0);
+	shim_enter_softirq(&s);
+	handlers[SOFTIRQ_TIMER]();
+	shim_leave_softirq(&s, "the timer SoftIrq");
+	now = saved;
 }
 
 /* ------------------------------------------------------------ SoftIrqs */
@@ -233,34 +266,47 @@ bool shim_softirq_pending(enum softirq_type type)
 	return pending & (1u << type);
 }
 
+/* A panic out of a handler: the run is over; see forget_abandoned_timer(). */
+static void softirq_unwind(void *arg)
+{
+	in_softirq_run = false;
+	if (*(enum softirq_type *)arg == SOFTIRQ_TIMER)
+		timer_abandoned = true;
+}
+
 unsigned shim_softirq_run(void)
 {
+	enum softirq_type type = SOFTIRQ_TYPES;
+	struct shim_cleanup cleanup;
 	unsigned n = 0;
 
 	if (in_softirq_run)
 		return 0; /* already draining: the outer loop runs what was raised */
 	shim_check_world("shim_softirq_run()");
 	in_softirq_run = true;
+	shim_cleanup_push(&cleanup, softirq_unwind, &type);
 	while (pending) {
-		enum softirq_type type = (enum softirq_type)__builtin_ctz(pending);
 		struct shim_ctx_save s;
 
+		type = (enum softirq_type)__builtin_ctz(pending);
 		pending &= ~(1u << type);
 		if (!handlers[type])
 			panic("SoftIrq '%s' raised, but no handler is registered", softirq_name(type));
 		shim_enter_softirq(&s);
 		handlers[type]();
-		shim_leave_softirq(&s, "SoftIrq handler");
+		shim_leave_softirq(&s, type == SOFTIRQ_TIMER ? "timer callback" : "SoftIrq handler");
 		runs[type]++;
 		n++;
 	}
+	shim_cleanup_pop(&cleanup);
 	in_softirq_run = false;
 	return n;
 }
 
 void shim_time_after_panic(void)
 {
-	in_softirq_run = false;
+	if (timer_abandoned)
+		forget_abandoned_timer();
 }
 
 /* ------------------------------------------------------------- checks */
@@ -269,41 +315,17 @@ static void report_timers(struct shim_frame *f)
 {
 	struct ktimer *t, *tmp;
 
-	list_for_each_entry_safe(t, tmp, &timers.timers, link) {
-		struct timer_note *n = note_of(t);
+	shim_timers_note();
+	list_for_each_entry_safe(t, tmp, &queue->timers, link) {
+		const struct timer_note *n = note_of(t);
 
-		if (n && (n->forever || n->frame != f->id))
+		if (n->forever || (f->outer && n->frame != f->id))
 			continue;
 		shim_report(f->kt, NULL, 0, (const void *)t->fn, "timer still armed at the end "
 			    "of the test, %llu ns from now (its callback is here)",
 			    (unsigned long long)(t->expires - MIN(t->expires, now)));
-		timerq_remove(&timers, t);
-		t->cpu = -1;
+		disarm(t);
 	}
-}
-
-static bool armed(const struct ktimer *t)
-{
-	const struct ktimer *q;
-
-	list_for_each_entry(q, &timers.timers, link)
-		if (q == t)
-			return true;
-	return false;
-}
-
-/*
- * Between tests only forever timers are armed; forget every other note.
- * A note is compared, never followed: the timer it names may be gone.
- */
-static void prune_notes(void)
-{
-	size_t keep = 0;
-
-	for (size_t i = 0; i < nnotes; i++)
-		if (notes[i].forever && armed(notes[i].t))
-			notes[keep++] = notes[i];
-	nnotes = keep;
 }
 
 void shim_time_frame_end(struct shim_frame *f)
@@ -315,6 +337,5 @@ void shim_time_frame_end(struct shim_frame *f)
 				   softirq_name((enum softirq_type)type));
 	pending = 0;
 	report_timers(f);
-	if (!f->outer)
-		prune_notes();
+	shim_timers_note();
 }

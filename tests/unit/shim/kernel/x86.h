@@ -10,6 +10,10 @@
  * looks at the flag to choose a path (block/blk.c polls its device when
  * interrupts are off) therefore takes the path a test sets up.
  *
+ * GS is simulated as far as kernel/percpu.h uses it: the shim CPU's GS base
+ * is percpu_area[0], whose first field points at itself, so this_cpu() is
+ * CPU 0 (tests/unit/shim/shim_test.c sets it up as cpu_init_tables() does).
+ *
  * cpu_relax() counts: a test that busy-waits a million times is stuck (on
  * the host nothing else runs to end the wait), and panics instead of
  * hanging the run.
@@ -25,9 +29,15 @@
 
 #define RFLAGS_IF (1ul << 9)
 
+u64 shim_read_gs_qword0(void);
 u64 shim_read_rflags(void);
 void shim_irq_set(bool on);
 void shim_cpu_relax(void);
+
+static inline u64 read_gs_qword0(void)
+{
+	return shim_read_gs_qword0();
+}
 
 static inline u64 read_rflags(void)
 {
