@@ -60,7 +60,7 @@ KOBJS := $(patsubst %,out/k/%.o,$(KSRCS))
 # Host unit tests: lib/ C sources (never the assembly), the kernel sources
 # listed here (pure logic, and code that runs over the host shim), the shim
 # and every test file.
-UNIT_KERNEL_SRCS := $(wildcard drivers/virtio/virtqueue.c drivers/pci_parse.c drivers/scsi.c block/mbr.c kernel/timerq.c kernel/shell_line.c kernel/shell_parse.c kernel/shell_exec.c kernel/params.c mm/buddy.c mm/pool.c drivers/acpi_tables.c)
+UNIT_KERNEL_SRCS := $(wildcard drivers/virtio/virtqueue.c drivers/pci_parse.c drivers/scsi.c block/mbr.c kernel/timerq.c kernel/ktimer.c kernel/waitq.c kernel/waitgroup.c kernel/shell_line.c kernel/shell_parse.c kernel/shell_exec.c kernel/params.c mm/buddy.c mm/pool.c drivers/acpi_tables.c)
 UNIT_KERNEL_SRCS += $(wildcard block/blk.c block/blkdev.c block/blk_slot.c block/part.c boot/mb2.c)
 UNIT_SRCS := $(filter %.c,$(LIB_SRCS)) $(UNIT_KERNEL_SRCS) $(wildcard tests/unit/*.c tests/unit/shim/*.c)
 UNIT_OBJS := $(patsubst %,out/host/%.o,$(UNIT_SRCS))
