@@ -11,6 +11,7 @@ LD      := ld
 PYTHON  := /usr/bin/python3
 ISO     := nos.iso
 KERNEL  := bin/kernel64.elf
+NANOFS_TOOL := bin/nanofs
 
 # ---------------------------------------------------------------- flags ----
 COMMON_CFLAGS := -std=c17 -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -40,6 +41,7 @@ MM_SRCS     := $(wildcard mm/*.c)
 KERN_SRCS   := $(wildcard kernel/*.c kernel/*.asm)
 DRV_SRCS    := $(wildcard drivers/*.c drivers/*/*.c)
 BLK_SRCS    := $(wildcard block/*.c)
+FS_SRCS     := $(wildcard fs/*.c)
 # Boot tests: the portable unit tests plus the machine-only ones.
 KTEST_SRCS  := $(filter-out tests/unit/main.c tests/unit/host_%.c, \
 		 $(wildcard tests/unit/*.c)) $(wildcard tests/kernel/*.c)
@@ -53,7 +55,7 @@ BUILD_OPTIONS := out/build-options
 $(shell mkdir -p out && { echo 'KTESTS=$(KTESTS)' | cmp -s - $(BUILD_OPTIONS) \
 	|| echo 'KTESTS=$(KTESTS)' > $(BUILD_OPTIONS); })
 
-KSRCS := $(BOOT_SRCS) $(LIB_SRCS) $(MM_SRCS) $(KERN_SRCS) $(DRV_SRCS) $(BLK_SRCS) \
+KSRCS := $(BOOT_SRCS) $(LIB_SRCS) $(MM_SRCS) $(KERN_SRCS) $(DRV_SRCS) $(BLK_SRCS) $(FS_SRCS) \
 	 $(if $(filter 1,$(KTESTS)),$(KTEST_SRCS))
 KOBJS := $(patsubst %,out/k/%.o,$(KSRCS))
 
@@ -62,12 +64,17 @@ KOBJS := $(patsubst %,out/k/%.o,$(KSRCS))
 # and every test file.
 UNIT_KERNEL_SRCS := $(wildcard drivers/virtio/virtqueue.c drivers/pci_parse.c drivers/scsi.c block/mbr.c kernel/timerq.c kernel/ktimer.c kernel/waitq.c kernel/waitgroup.c kernel/shell_line.c kernel/shell_parse.c kernel/shell_exec.c kernel/params.c mm/buddy.c mm/pool.c drivers/acpi_tables.c)
 UNIT_KERNEL_SRCS += $(wildcard block/blk.c block/blkdev.c block/blk_slot.c block/part.c boot/mb2.c)
+# nanofs's core (not its VFS glue, which needs the kernel's VFS).
+NANOFS_CORE_SRCS := $(filter-out fs/nanofs_vfs.c,$(wildcard fs/nanofs*.c))
+UNIT_KERNEL_SRCS += $(NANOFS_CORE_SRCS)
+# The VFS and ramfs (the shell commands in fs/fs_cmds.c stay kernel-only).
+UNIT_KERNEL_SRCS += $(wildcard fs/vfs*.c fs/ramfs*.c)
 UNIT_SRCS := $(filter %.c,$(LIB_SRCS)) $(UNIT_KERNEL_SRCS) $(wildcard tests/unit/*.c tests/unit/shim/*.c)
 UNIT_OBJS := $(patsubst %,out/host/%.o,$(UNIT_SRCS))
 UNIT_BIN  := out/unit-tests
 
 .PHONY: all clean deps run debug test unit selftest systest stress bench check-tools iso
-all: $(ISO) $(KERNEL)
+all: $(ISO) $(KERNEL) $(NANOFS_TOOL)
 
 # -------------------------------------------------------- pattern rules ----
 # V=1 shows whole command lines.
@@ -122,6 +129,25 @@ $(ISO): $(KERNEL) build/grub.cfg scripts/mkiso.sh
 	$(Q)scripts/mkiso.sh $(KERNEL) $@ ""
 
 iso: $(ISO)
+
+# ------------------------------------------------------ bin/nanofs tool ----
+# The host tool for nanofs images: the same fs/nanofs*.c as the kernel, over
+# a file, with a small host environment of its own (tools/nanofs/env shadows
+# kernel/mutex.h, kernel/printk.h and mm/kmalloc.h, as the test shim does).
+TOOL_SRCS := $(wildcard tools/nanofs/*.c) $(NANOFS_CORE_SRCS) lib/crc32.c lib/string.c \
+	lib/format.c block/mbr.c
+TOOL_OBJS := $(patsubst %,out/tool/%.o,$(TOOL_SRCS))
+TOOLCFLAGS := -iquote tools/nanofs/env $(COMMON_CFLAGS) -O2 -DNOS_HOST -DNOS_TOOL
+
+out/tool/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TOOLCC  $<")
+	$(Q)$(HOSTCC) $(TOOLCFLAGS) -c $< -o $@
+
+$(NANOFS_TOOL): $(TOOL_OBJS)
+	@mkdir -p bin
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(HOSTCC) $(TOOLCFLAGS) $^ -o $@
 
 # ----------------------------------------------------------- unit tests ----
 $(UNIT_BIN): $(UNIT_OBJS)

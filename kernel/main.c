@@ -22,6 +22,7 @@
 #include "block/blkdev.h"
 #include "drivers/pci.h"
 #include "drivers/rdrand.h"
+#include "fs/vfs.h"
 #include "kernel/console.h"
 #include "kernel/cpu.h"
 #include "kernel/panic.h"
@@ -131,6 +132,7 @@ static __noreturn void kmain_late(void)
 	random_init();
 	blk_init();
 	pci_init();
+	vfs_init();
 	if (!task_create(selftest ? "selftest" : "shell", selftest ? selftest_task : shell_task,
 			 NULL, 0))
 		panic("boot: cannot start the first task");

@@ -78,9 +78,9 @@ static int check_value(const struct kparam *def, const char *value, param_report
 	return 0;
 }
 
-static void set_store(struct param_set *set, const char *name, const char *value)
+static void set_store(struct param_set *set, const char *name, const char *value, bool multi)
 {
-	for (unsigned i = 0; i < set->count; i++) {
+	for (unsigned i = 0; i < set->count && !multi; i++) {
 		if (strcmp(set->name[i], name) == 0) {
 			set->value[i] = value; /* the last one wins */
 			return;
@@ -106,11 +106,11 @@ static int parse_word(struct param_set *set, const struct kparam *const *defs, s
 	}
 	if (check_value(def, eq ? eq + 1 : NULL, fn, arg))
 		return -EINVAL;
-	if (set->count == PARAM_MAX && !params_lookup(set, word)) {
+	if (set->count == PARAM_MAX && (def->multi || !params_lookup(set, word))) {
 		report(fn, arg, "params: more than %d parameters; '%s' ignored", PARAM_MAX, word);
 		return -E2BIG;
 	}
-	set_store(set, def->name, eq ? eq + 1 : "");
+	set_store(set, def->name, eq ? eq + 1 : "", def->multi);
 	return 0;
 }
 
@@ -157,6 +157,14 @@ const char *params_lookup(const struct param_set *set, const char *name)
 	return NULL;
 }
 
+const char *params_lookup_nth(const struct param_set *set, const char *name, unsigned n)
+{
+	for (unsigned i = 0; i < set->count; i++)
+		if (strcmp(set->name[i], name) == 0 && n-- == 0)
+			return set->value[i];
+	return NULL;
+}
+
 #ifdef NOS_KERNEL
 #include "kernel/printk.h"
 
@@ -179,6 +187,11 @@ void params_init(const char *cmdline)
 const char *param_get(const char *name)
 {
 	return params_lookup(&kernel_params, name);
+}
+
+const char *param_get_nth(const char *name, unsigned n)
+{
+	return params_lookup_nth(&kernel_params, name, n);
 }
 
 bool param_is(const char *name, const char *value)

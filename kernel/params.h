@@ -7,7 +7,9 @@
  * the value against the declared choices, and reports everything else
  * (unknown name, bad value, a value given to a flag, a missing value) through
  * a report callback — the kernel sends those lines to dmesg — and ignores it.
- * When a parameter is given twice the last one wins.
+ * When a parameter is given twice the last one wins, unless it is declared
+ * with KPARAM_MULTI(): then every word is kept, in command-line order, and
+ * read back with params_lookup_nth() / param_get_nth().
  *
  * The parser is pure (no kernel services) so the host unit tests run it; a
  * `struct param_set` holds one parsed command line.
@@ -31,11 +33,20 @@ struct kparam {
 	 */
 	const char *choices;
 	const char *help;
+	bool multi; /* repeatable: each occurrence kept (KPARAM_MULTI) */
 };
 
 #define KPARAM(ident_, name_, choices_, help_)                                 \
 	static const struct kparam kparam_desc_##ident_ = {                    \
 		.name = name_, .choices = choices_, .help = help_,             \
+	};                                                                     \
+	static const struct kparam *const kparam_ptr_##ident_                  \
+		__section("kparams") __used __aligned(8) = &kparam_desc_##ident_
+
+/* A parameter that may be given several times, e.g. mount=vda:/a mount=vdb:/b. */
+#define KPARAM_MULTI(ident_, name_, choices_, help_)                           \
+	static const struct kparam kparam_desc_##ident_ = {                    \
+		.name = name_, .choices = choices_, .help = help_, .multi = true, \
 	};                                                                     \
 	static const struct kparam *const kparam_ptr_##ident_                  \
 		__section("kparams") __used __aligned(8) = &kparam_desc_##ident_
@@ -59,10 +70,14 @@ int params_parse(struct param_set *set, const struct kparam *const *defs, size_t
 
 /* Value of @name in @set: "" for a flag, NULL when absent. */
 const char *params_lookup(const struct param_set *set, const char *name);
+/* The @n-th (0, 1, ...) value of @name in command-line order; NULL past the
+ * last.  For a parameter that is not KPARAM_MULTI, only n = 0 can match. */
+const char *params_lookup_nth(const struct param_set *set, const char *name, unsigned n);
 
 /* The kernel's own parameters (parsed once at boot by params_init). */
 void params_init(const char *cmdline);
 const char *param_get(const char *name);
+const char *param_get_nth(const char *name, unsigned n);
 /* True when @name is present and (when @value is not NULL) equals @value. */
 bool param_is(const char *name, const char *value);
 

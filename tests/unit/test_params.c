@@ -4,12 +4,15 @@
  */
 #include "kernel/params.h"
 #include "lib/ktest.h"
+#include "lib/format.h"
 #include "lib/string.h"
 
-static const struct kparam def_console = { "console", "serial|vga", "" };
-static const struct kparam def_selftest = { "selftest", "", "" };
-static const struct kparam def_root = { "root", NULL, "" };
-static const struct kparam *const defs[] = { &def_console, &def_selftest, &def_root };
+static const struct kparam def_console = { "console", "serial|vga", "", false };
+static const struct kparam def_selftest = { "selftest", "", "", false };
+static const struct kparam def_root = { "root", NULL, "", false };
+static const struct kparam def_mount = { .name = "mount", .choices = NULL, .multi = true };
+static const struct kparam *const defs[] = { &def_console, &def_selftest, &def_root,
+					     &def_mount };
 
 struct reports {
 	unsigned count;
@@ -117,4 +120,36 @@ KTEST(params, random_bytes_never_break_the_parser)
 		for (unsigned i = 0; i < set.count; i++)
 			KT_ASSERT(set.name[i] && set.value[i]);
 	}
+}
+
+KTEST(params, repeatable_keeps_every_word_in_order)
+{
+	struct reports r;
+
+	KT_ASSERT_EQ(parse("mount=vda:/a console=vga mount=vdb:/b:ro mount=vda:/a", &r), 0);
+	KT_EXPECT_STREQ(params_lookup_nth(&set, "mount", 0), "vda:/a");
+	KT_EXPECT_STREQ(params_lookup_nth(&set, "mount", 1), "vdb:/b:ro");
+	KT_EXPECT_STREQ(params_lookup_nth(&set, "mount", 2), "vda:/a");
+	KT_EXPECT(params_lookup_nth(&set, "mount", 3) == NULL);
+	KT_EXPECT_STREQ(params_lookup(&set, "mount"), "vda:/a");
+	KT_EXPECT_STREQ(params_lookup_nth(&set, "console", 0), "vga");
+	KT_EXPECT(params_lookup_nth(&set, "console", 1) == NULL);
+	KT_EXPECT(params_lookup_nth(&set, "root", 0) == NULL);
+}
+
+KTEST(params, repeatable_still_checked_and_bounded)
+{
+	static char line[PARAM_CMDLINE_MAX];
+	struct reports r;
+	size_t n = 0;
+
+	KT_EXPECT_EQ(parse("mount mount= mount=x", &r), 2);
+	KT_EXPECT_STREQ(params_lookup_nth(&set, "mount", 0), "x");
+	KT_EXPECT(params_lookup_nth(&set, "mount", 1) == NULL);
+	for (unsigned i = 0; i < PARAM_MAX + 3; i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "mount=d%u:/m ", i);
+	KT_EXPECT_EQ(parse(line, &r), 3);
+	KT_EXPECT(strstr(r.last, "more than") != NULL);
+	KT_EXPECT_EQ(set.count, PARAM_MAX);
+	KT_EXPECT_STREQ(params_lookup_nth(&set, "mount", PARAM_MAX - 1), "d31:/m");
 }

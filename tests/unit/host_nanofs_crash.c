@@ -1,0 +1,413 @@
+/*
+ * host_nanofs_crash.c — power cuts and damaged bytes.
+ *
+ * Crash: each scenario is a few operations and a sync.  It runs once to
+ * count its block writes and to record the volume's state after each
+ * operation; then, for every n from 0 to that count, it runs again on the
+ * same starting image with the power cut after n block writes (the rest
+ * are dropped, a request cut in the middle keeps its first blocks).  The
+ * remounted volume must be one of the recorded states — every operation
+ * whole or absent, in order — and fsck-clean.
+ *
+ * Corruption: on a small volume, every byte of every metadata block
+ * (superblocks, state, journal, bitmaps, inode table, directory and
+ * indirect blocks) is damaged in turn.  Mount, reads and fsck must detect
+ * it or be unharmed: never crash or hang, and never hand out file contents
+ * that differ from what was written while fsck calls the volume clean.
+ */
+#include "tests/unit/host_nanofs_dev.h"
+#include "tests/unit/shim/shim.h"
+
+#include <stdio.h>
+
+#define MAXN 64
+
+struct names {
+	char name[MAXN][256];
+	u32 len[MAXN], ino[MAXN];
+	u8 type[MAXN];
+	int n;
+};
+
+static int collect(void *arg, const char *name, u32 len, u32 ino, enum nanofs_type type)
+{
+	struct names *ns = arg;
+
+	if (ns->n == MAXN)
+		return 1;
+	memcpy(ns->name[ns->n], name, len);
+	ns->len[ns->n] = len;
+	ns->ino[ns->n] = ino;
+	ns->type[ns->n] = (u8)type;
+	ns->n++;
+	return 0;
+}
+
+static u8 *hashbuf;
+
+/* An order-independent hash of the tree under @dir: names, types, sizes, bytes. */
+static u32 tree_hash(struct nanofs *fs, u32 dir, u32 seed, int depth, int *err)
+{
+	struct names *ns = calloc(1, sizeof(*ns));
+	u64 cursor = 0;
+	u32 h = 0;
+
+	if (!ns || depth > 8) {
+		*err = -ENOMEM;
+		free(ns);
+		return 0;
+	}
+	if (nanofs_readdir(fs, dir, &cursor, collect, ns))
+		*err = -EIO;
+	for (int i = 0; i < ns->n && !*err; i++) {
+		u32 e = crc32_update(seed, ns->name[i], ns->len[i]);
+		struct nanofs_stat st;
+
+		if (nanofs_stat(fs, ns->ino[i], &st)) {
+			*err = -EIO;
+			break;
+		}
+		e = crc32_update(e, &ns->type[i], 1);
+		if (ns->type[i] == NANOFS_DIR) {
+			e ^= tree_hash(fs, ns->ino[i], e, depth + 1, err) * 31u;
+		} else {
+			s64 n = nanofs_read(fs, ns->ino[i], 0, hashbuf, 4u << 20);
+
+			if (n != (s64)st.size)
+				*err = -EIO;
+			e = crc32_update(e, &st.size, sizeof(st.size));
+			e = crc32_update(e, hashbuf, n > 0 ? (size_t)n : 0);
+		}
+		h ^= e;
+	}
+	free(ns);
+	return h;
+}
+
+struct crash {
+	struct nanofs *fs;
+	u32 state[16];
+	int nstates;
+	bool recording;
+	u8 *data;
+};
+
+static void record(struct crash *c)
+{
+	int err = 0;
+
+	if (c->recording && c->nstates < 16)
+		c->state[c->nstates++] = tree_hash(c->fs, nanofs_root(c->fs), 0, 0, &err);
+}
+
+static u32 look(struct nanofs *fs, const char *name)
+{
+	u32 ino = 0;
+
+	nanofs_lookup(fs, nanofs_root(fs), name, (u32)strlen(name), &ino);
+	return ino;
+}
+
+static void sc_create_write(struct crash *c)
+{
+	u32 ino;
+
+	nanofs_create(c->fs, nanofs_root(c->fs), "new", 3, NANOFS_FILE, &ino);
+	record(c);
+	nanofs_write(c->fs, ino, 0, c->data, 150000);
+	record(c);
+	nanofs_sync(c->fs);
+}
+
+static void sc_overwrite_middle(struct crash *c)
+{
+	nanofs_write(c->fs, look(c->fs, "keep"), 30001, c->data + 7, 40000);
+	record(c);
+	nanofs_sync(c->fs);
+}
+
+static void sc_rename_replace(struct crash *c)
+{
+	u32 d = look(c->fs, "d");
+
+	nanofs_rename(c->fs, nanofs_root(c->fs), "old", 3, d, "x", 1);
+	record(c);
+	nanofs_sync(c->fs);
+}
+
+static void sc_unlink_big(struct crash *c)
+{
+	nanofs_unlink(c->fs, nanofs_root(c->fs), "keep", 4);
+	record(c);
+	nanofs_sync(c->fs);
+}
+
+static void sc_truncate(struct crash *c)
+{
+	nanofs_truncate(c->fs, look(c->fs, "keep"), 5000);
+	record(c);
+	nanofs_sync(c->fs);
+}
+
+static void sc_tree(struct crash *c)
+{
+	u32 e, f, root = nanofs_root(c->fs);
+
+	nanofs_create(c->fs, root, "e", 1, NANOFS_DIR, &e);
+	record(c);
+	nanofs_create(c->fs, e, "f", 1, NANOFS_FILE, &f);
+	record(c);
+	nanofs_write(c->fs, f, 0, c->data + 3, 10000);
+	record(c);
+	nanofs_rename(c->fs, root, "d", 1, e, "d", 1);
+	record(c);
+	nanofs_rmdir(c->fs, root, "e", 1);     /* refused: not empty */
+	nanofs_sync(c->fs);
+}
+
+static void sc_big_write(struct crash *c)
+{
+	nanofs_write(c->fs, look(c->fs, "old"), 0, c->data, 1 << 20);
+	record(c);
+	nanofs_sync(c->fs);
+}
+
+static void populate(struct nanofs *fs, const u8 *data)
+{
+	u32 root = nanofs_root(fs), ino, d;
+
+	nanofs_create(fs, root, "keep", 4, NANOFS_FILE, &ino);
+	nanofs_write(fs, ino, 0, data + 100, 100000);
+	nanofs_create(fs, root, "old", 3, NANOFS_FILE, &ino);
+	nanofs_write(fs, ino, 0, data + 200, 60000);
+	nanofs_create(fs, root, "d", 1, NANOFS_DIR, &d);
+	for (int i = 0; i < 3; i++) {
+		char n[2] = { (char)('x' + i), 0 };
+
+		nanofs_create(fs, d, n, 1, NANOFS_FILE, &ino);
+		nanofs_write(fs, ino, 0, data + i, 5000u * (u32)(i + 1));
+	}
+}
+
+static bool known(const struct crash *c, u32 h)
+{
+	for (int i = 0; i < c->nstates; i++)
+		if (c->state[i] == h)
+			return true;
+	return false;
+}
+
+static void run_scenario(struct ktest_ctx *kt, struct ramdev *r, const u8 *snap, struct crash *c,
+			 void (*sc)(struct crash *c), const char *what)
+{
+	u64 total;
+
+	ramdev_restore(r, snap);
+	KT_ASSERT_EQ(nanofs_mount(&r->dev, false, &c->fs), 0);
+	c->nstates = 0;
+	c->recording = true;
+	record(c);
+	total = r->writes;
+	sc(c);
+	KT_EXPECT_EQ(nanofs_unmount(c->fs), 0);
+	total = r->writes - total;
+	c->recording = false;
+	for (u64 cut = 0; cut <= total && !kt->failures; cut++) {
+		int err = 0;
+		u32 h;
+
+		ramdev_restore(r, snap);
+		KT_ASSERT_EQ(nanofs_mount(&r->dev, false, &c->fs), 0);
+		r->budget = (s64)cut;
+		sc(c);
+		nanofs_unmount(c->fs);
+		r->budget = -1;
+		KT_ASSERT_EQ(nanofs_mount(&r->dev, false, &c->fs), 0);
+		h = tree_hash(c->fs, nanofs_root(c->fs), 0, 0, &err);
+		KT_EXPECT_EQ(err, 0);
+		KT_EXPECT(known(c, h));
+		KT_EXPECT_EQ(nanofs_unmount(c->fs), 0);
+		KT_EXPECT_EQ(ramdev_fsck(r), 0);
+		if (kt->failures)
+			ktest_log(kt, "%s: power cut after %llu of %llu block writes", what,
+				  (unsigned long long)cut, (unsigned long long)total);
+	}
+}
+
+KTEST(nanofs_crash, power_cut_after_every_block_write)
+{
+	struct ramdev *r = ramdev_new(1024);
+	struct crash c = { 0 };
+	struct nanofs *fs;
+	u8 *snap;
+
+	hashbuf = malloc(4u << 20);
+	c.data = malloc(1u << 21);
+	KT_ASSERT(r && hashbuf && c.data);
+	for (u32 i = 0; i < (1u << 21); i++)
+		c.data[i] = (u8)(i * 13 + (i >> 11));
+	KT_ASSERT_EQ(ramdev_format(r), 0);
+	KT_ASSERT_EQ(nanofs_mount(&r->dev, false, &fs), 0);
+	populate(fs, c.data);
+	KT_ASSERT_EQ(nanofs_unmount(fs), 0);
+	snap = ramdev_snapshot(r);
+	KT_ASSERT(snap);
+	run_scenario(kt, r, snap, &c, sc_create_write, "create and write");
+	run_scenario(kt, r, snap, &c, sc_overwrite_middle, "overwrite in the middle");
+	run_scenario(kt, r, snap, &c, sc_rename_replace, "rename over a file");
+	run_scenario(kt, r, snap, &c, sc_unlink_big, "unlink");
+	run_scenario(kt, r, snap, &c, sc_truncate, "truncate");
+	run_scenario(kt, r, snap, &c, sc_tree, "mkdir, create, write, rename a directory");
+	run_scenario(kt, r, snap, &c, sc_big_write, "1 MiB write");
+	free(snap);
+	free(c.data);
+	free(hashbuf);
+	ramdev_free(r);
+}
+
+/* ------------------------------------------------------------ corruption */
+
+struct expect_file {
+	const char *dir, *name;
+	u32 len;
+	const u8 *data;
+};
+
+/* Does everything read back as written?  false also when a read fails. */
+static bool reads_back(struct nanofs *fs, const struct expect_file *f, u32 n, bool *failed)
+{
+	bool same = true;
+
+	for (u32 i = 0; i < n; i++) {
+		u32 dir = nanofs_root(fs), ino;
+		s64 got;
+
+		if (f[i].dir && nanofs_lookup(fs, dir, f[i].dir, 1, &dir)) {
+			*failed = true;
+			continue;
+		}
+		if (nanofs_lookup(fs, dir, f[i].name, (u32)strlen(f[i].name), &ino)) {
+			*failed = true;
+			continue;
+		}
+		got = nanofs_read(fs, ino, 0, hashbuf, f[i].len + 10);
+		if (got < 0)
+			*failed = true;
+		else if (got != f[i].len || memcmp(hashbuf, f[i].data, f[i].len))
+			same = false;
+	}
+	return same;
+}
+
+/*
+ * Blocks worth damaging, of the 1 MiB layout (docs/nanofs.md): the
+ * superblocks, the state block, the journal (@journal) or the metadata at
+ * home (!@journal): bitmaps, inode table, directory and indirect blocks.
+ */
+static bool is_metadata(const struct ramdev *r, u64 b, bool journal)
+{
+	static const u32 kinds[] = { NANOFS_KIND_DIR, NANOFS_KIND_IND(1), NANOFS_KIND_IND(2) };
+	const u8 *blk = r->mem + b * NANOFS_BSIZE;
+	const struct nanofs_tail *t = (const struct nanofs_tail *)(blk + NANOFS_TAIL_OFF);
+
+	if (journal)
+		return b >= 2 && b < 34 && memcmp(blk, blk + 1, NANOFS_BSIZE - 1);  /* used ones */
+	if (b < 2 || (b >= 34 && b < 40) || b == r->dev.blocks - 1)
+		return true;
+	for (u32 i = 0; b >= 40 && i < ARRAY_SIZE(kinds); i++)
+		if (t->kind == kinds[i])
+			return true;
+	return false;
+}
+
+/*
+ * The bytes of a block that carry a structure: its head (every header and
+ * superblock field, the first entries), its tail, and every byte that is
+ * not plain fill; of the fill, one byte in 64.  (A CRC-protected block's
+ * fill goes the same way as its fields; testing all 4096 bytes of each
+ * would only repeat that path.)
+ */
+static bool worth(const u8 *blk, u32 off)
+{
+	return off < 256 || off >= NANOFS_TAIL_OFF || (blk[off] != 0 && blk[off] != 0xFF) ||
+	       off % 64 == 0;
+}
+
+/* Damage each chosen byte in turn; mount, read back, fsck. */
+static void damage_all(struct ktest_ctx *kt, struct ramdev *r, const struct expect_file *files,
+		       bool journal, u32 *tested, u32 *detected)
+{
+	for (u64 b = 0; b < r->dev.blocks && !kt->failures; b++) {
+		if (!is_metadata(r, b, journal))
+			continue;
+		for (u32 off = 0; off < NANOFS_BSIZE && !kt->failures; off++) {
+			u8 *p = r->mem + b * NANOFS_BSIZE + off;
+			bool failed = false, same = true;
+			struct nanofs *fs;
+
+			if (!worth(r->mem + b * NANOFS_BSIZE, off))
+				continue;
+			*p ^= 0x5A;
+			if (nanofs_mount(&r->dev, true, &fs)) {
+				failed = true;
+			} else {
+				same = reads_back(fs, files, 3, &failed);
+				nanofs_unmount(fs);
+			}
+			if (ramdev_fsck(r))
+				failed = true;
+			if (!same && !failed)
+				ktest_fail(kt, __FILE__, __LINE__,
+					   "block %llu byte %u: wrong contents, nothing noticed",
+					   (unsigned long long)b, off);
+			++*tested;
+			*detected += failed;
+			*p ^= 0x5A;
+		}
+	}
+}
+
+KTEST(nanofs_crash, every_metadata_byte_damaged_in_turn)
+{
+	struct ramdev *r = ramdev_new(256);
+	u8 *data = malloc(200000);
+	struct expect_file files[3];
+	struct nanofs *fs;
+	u32 ino, d, root, tested = 0, detected = 0;
+
+
+	hashbuf = malloc(1 << 20);
+	KT_ASSERT(r && data && hashbuf);
+	for (u32 i = 0; i < 200000; i++)
+		data[i] = (u8)(i * 29 + (i >> 9));
+	files[0] = (struct expect_file){ NULL, "a", 13 * 4096 + 100, data };  /* needs IND1 */
+	files[1] = (struct expect_file){ NULL, "b", 300, data + 5 };
+	files[2] = (struct expect_file){ "d", "c", 5000, data + 77 };
+	KT_ASSERT_EQ(ramdev_format(r), 0);
+	KT_ASSERT_EQ(nanofs_mount(&r->dev, false, &fs), 0);
+	root = nanofs_root(fs);
+	nanofs_create(fs, root, "a", 1, NANOFS_FILE, &ino);
+	nanofs_write(fs, ino, 0, files[0].data, files[0].len);
+	nanofs_create(fs, root, "b", 1, NANOFS_FILE, &ino);
+	nanofs_write(fs, ino, 0, files[1].data, files[1].len);
+	nanofs_create(fs, root, "d", 1, NANOFS_DIR, &d);
+	nanofs_create(fs, d, "c", 1, NANOFS_FILE, &ino);
+	nanofs_write(fs, ino, 0, files[2].data, files[2].len);
+	KT_ASSERT_EQ(nanofs_unmount(fs), 0);
+	KT_ASSERT_EQ(ramdev_fsck(r), 0);
+	/* the journal's copy of the last transaction: damage cancels the replay */
+	damage_all(kt, r, files, true, &tested, &detected);
+	/* and without it, so no journal image hides damage at home */
+	memset(r->mem + 2 * NANOFS_BSIZE, 0, NANOFS_BSIZE);
+	KT_ASSERT_EQ(ramdev_fsck(r), 0);
+	ktest_log(kt, "journal: %u bytes damaged, %u detected", tested, detected);
+	tested = detected = 0;
+	damage_all(kt, r, files, false, &tested, &detected);
+	ktest_log(kt, "at home: %u bytes damaged, %u detected", tested, detected);
+	KT_EXPECT(tested > 3000);
+	KT_EXPECT(detected > tested / 2);
+	KT_EXPECT_EQ(ramdev_fsck(r), 0);
+	free(data);
+	free(hashbuf);
+	ramdev_free(r);
+}
