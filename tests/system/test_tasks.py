@@ -16,7 +16,7 @@ What is checked, from the contract:
               switches, " (pinned)" for pinned tasks.  With -smp N (1, 2, 4)
               exactly idle/0..N-1, softirq/0..N-1 (each pinned to its CPU)
               and shell, besides at most one task per kernel service
-              (random); pids unique; the shell's own row says running.
+              (random, nanofs-sync); pids unique; the shell's own row says running.
               Two calls a second apart: every idle task's CPU time grew, no
               CPU time or switch count went down.
   bt <pid>    "task <pid>[ (running)]:" then "  #<n> 0x<16 hex>
@@ -53,7 +53,7 @@ BT_HEAD_RE = re.compile(r"^task (\d+)( \(running\))?:$")
 
 # Kernel services with a task of their own (one each), besides the per-CPU
 # idle and SoftIrq tasks and the shell: the CSPRNG's reseeder.
-SERVICE_TASKS = {"random"}
+SERVICE_TASKS = {"random", "nanofs-sync"}  # the CSPRNG reseeder, nanofs's periodic sync
 
 SCHEDBENCH_RES = {
     "switch": re.compile(r"^context switch: (\d+) ns \((.+)\)$"),
