@@ -84,11 +84,22 @@ void ktimer_tick(void)
 		softirq_raise(SOFTIRQ_TIMER);
 }
 
+/*
+ * Take the next expired timer off the queue and mark it running in the same
+ * critical section: a ktimer_cancel() that finds it neither queued nor
+ * running may then trust that its callback is over.  (Marking it after the
+ * lock was dropped left a window in which the cancel returned while the
+ * callback was still to come — into a sleeper's stack frame that was gone.)
+ */
 static struct ktimer *pop_expired(struct cpu_timers *ct)
 {
 	u64 flags = spin_lock_irqsave(&ct->lock);
 	struct ktimer *t = timerq_pop_expired(&ct->q, time_ns());
 
+	if (t) {
+		WRITE_ONCE(ct->running_task, task_current());
+		WRITE_ONCE(ct->running, t);
+	}
 	spin_unlock_irqrestore(&ct->lock, flags);
 	return t;
 }
@@ -112,8 +123,6 @@ static void timer_softirq(void)
 	while ((t = pop_expired(ct))) {
 		u64 period = t->period; /* a one-shot may be gone once fn returns */
 
-		WRITE_ONCE(ct->running_task, task_current());
-		WRITE_ONCE(ct->running, t);
 		t->fn(t, t->arg);
 		if (period)
 			rearm(ct, t);

@@ -15,6 +15,7 @@
 #include "kernel/ktimer.h"
 #include "kernel/mutex.h"
 #include "kernel/percpu.h"
+#include "kernel/random.h"
 #include "kernel/sched.h"
 #include "kernel/selftest.h"
 #include "kernel/smp.h"
@@ -318,6 +319,128 @@ KTEST(timer, periodic_fires_until_cancelled)
 	KT_EXPECT(ktimer_cancel(&tm));
 	sched_sleep_ns(50 * MS);
 	KT_EXPECT_EQ(periodic_hits, 0);
+}
+
+/*
+ * ktimer_cancel() against the timer SoftIrq on another CPU.  A task on one
+ * CPU arms a batch of timers due at once on its own queue; a task on a
+ * second CPU cancels them one by one at a random moment, while the SoftIrq
+ * is popping and running them (each callback takes a while).  A cancel that
+ * returns false must mean the callback has finished: the moment the batch is
+ * cancelled, fired + removed is exactly the batch, and no callback starts
+ * after its cancel returned.
+ */
+#define RACE_TIMERS 32
+#define RACE_ROUNDS 20
+
+struct cancel_race {
+	struct ktimer tm[RACE_TIMERS];
+	bool cancelled[RACE_TIMERS];   /* its ktimer_cancel() has returned */
+	unsigned fired;                /* callbacks finished this round */
+	unsigned after_cancel;         /* callbacks that began after their cancel */
+	unsigned removed, mismatched;  /* totals over the rounds */
+	int phase;                     /* RACE_IDLE → RACE_ARM → RACE_ARMED */
+};
+
+enum { RACE_IDLE, RACE_ARM, RACE_ARMED, RACE_STOP };
+
+static void race_fire(struct ktimer *t, void *arg)
+{
+	struct cancel_race *r = arg;
+	unsigned i = (unsigned)(t - r->tm);
+
+	if (__atomic_load_n(&r->cancelled[i], __ATOMIC_ACQUIRE))
+		__atomic_fetch_add(&r->after_cancel, 1, __ATOMIC_RELAXED);
+	time_udelay(30);
+	__atomic_fetch_add(&r->fired, 1, __ATOMIC_RELEASE);
+}
+
+static int race_phase(struct cancel_race *r)
+{
+	return __atomic_load_n(&r->phase, __ATOMIC_ACQUIRE);
+}
+
+static void race_set_phase(struct cancel_race *r, int phase)
+{
+	__atomic_store_n(&r->phase, phase, __ATOMIC_RELEASE);
+}
+
+static void race_armer(void *arg)
+{
+	struct cancel_race *r = arg;
+	int phase;
+
+	while ((phase = race_phase(r)) != RACE_STOP) {
+		if (phase != RACE_ARM) {
+			sched_yield();
+			continue;
+		}
+		for (unsigned i = 0; i < RACE_TIMERS; i++)
+			ktimer_start(&r->tm[i], 0, 0);
+		race_set_phase(r, RACE_ARMED);
+	}
+}
+
+/* One round; returns how many cancels removed a queued timer. */
+static unsigned race_round(struct cancel_race *r)
+{
+	u64 wait_until = rdtsc() + random_u64() % (time_tsc_hz() / TIME_TICK_HZ * 3 / 2);
+	unsigned removed = 0;
+
+	memset(r->cancelled, 0, sizeof(r->cancelled));
+	__atomic_store_n(&r->fired, 0, __ATOMIC_RELEASE);
+	race_set_phase(r, RACE_ARM);
+	while (race_phase(r) != RACE_ARMED)
+		cpu_relax();
+	while (rdtsc() < wait_until)
+		cpu_relax();
+	for (unsigned i = 0; i < RACE_TIMERS; i++) {
+		removed += ktimer_cancel(&r->tm[i]);
+		__atomic_store_n(&r->cancelled[i], true, __ATOMIC_RELEASE);
+		time_udelay(20);
+	}
+	return removed;
+}
+
+static void race_canceller(void *arg)
+{
+	struct cancel_race *r = arg;
+
+	for (unsigned round = 0; round < RACE_ROUNDS; round++) {
+		unsigned removed = race_round(r);
+
+		r->removed += removed;
+		if (__atomic_load_n(&r->fired, __ATOMIC_ACQUIRE) + removed != RACE_TIMERS)
+			r->mismatched++;
+		race_set_phase(r, RACE_IDLE);
+	}
+	race_set_phase(r, RACE_STOP);
+}
+
+KTEST(timer, a_cancel_that_returns_means_the_callback_is_over)
+{
+	struct cancel_race *r = kzalloc(sizeof(*r));
+	struct task *armer, *canceller;
+
+	KT_ASSERT(r);
+	if (smp_cpu_count() < 2 || !smp_cpu_online(0) || !smp_cpu_online(1)) {
+		ktest_log(kt, "one CPU: nothing to race against");
+		kfree(r);
+		return;
+	}
+	for (unsigned i = 0; i < RACE_TIMERS; i++)
+		ktimer_init(&r->tm[i], race_fire, r);
+	KT_ASSERT((armer = task_create("race-arm", race_armer, r, 0)));
+	KT_ASSERT((canceller = task_create("race-cancel", race_canceller, r, 1)));
+	task_join(canceller);
+	task_join(armer);
+	KT_EXPECT_EQ(r->mismatched, 0);
+	KT_EXPECT_EQ(r->after_cancel, 0);
+	ktest_log(kt, "%u rounds of %u timers: %u removed while queued, the rest run first",
+		  RACE_ROUNDS, RACE_TIMERS, r->removed);
+	for (unsigned i = 0; i < RACE_TIMERS; i++) /* none may be left armed */
+		KT_EXPECT(!ktimer_cancel(&r->tm[i]));
+	kfree(r);
 }
 
 static void pinned_where(void *arg)
