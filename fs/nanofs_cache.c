@@ -30,7 +30,7 @@ u32 nanofs_block_crc(u64 blk, const void *data)
 {
 	u64 le = blk;
 
-	return crc32_update(crc32(&le, sizeof(le)), data, NANOFS_TAIL_OFF + 4);
+	return crc32c_update(crc32c(&le, sizeof(le)), data, NANOFS_TAIL_OFF + 4);
 }
 
 void nanofs_tail_seal(u64 blk, void *data, u32 kind)
@@ -52,12 +52,12 @@ u32 nanofs_inode_crc(u32 ino, const struct nanofs_inode *in)
 {
 	u32 le = ino;
 
-	return crc32_update(crc32(&le, sizeof(le)), in, __builtin_offsetof(struct nanofs_inode, crc));
+	return crc32c_update(crc32c(&le, sizeof(le)), in, __builtin_offsetof(struct nanofs_inode, crc));
 }
 
 u32 nanofs_super_crc(const struct nanofs_super *sb)
 {
-	return crc32(sb, __builtin_offsetof(struct nanofs_super, crc));
+	return crc32c(sb, __builtin_offsetof(struct nanofs_super, crc));
 }
 
 /* ------------------------------------------------------------ device I/O */
@@ -171,7 +171,9 @@ int nanofs_cache_init(struct nanofs *fs)
 {
 	fs->lru.lprev = fs->lru.lnext = &fs->lru;
 	fs->iobuf = kmalloc(NANOFS_IO_BLOCKS * NANOFS_BSIZE);
-	return fs->iobuf ? 0 : -ENOMEM;
+	fs->rabuf = kmalloc(NANOFS_IO_BLOCKS * NANOFS_BSIZE);
+	fs->ra_ino = 0;
+	return fs->iobuf && fs->rabuf ? 0 : -ENOMEM;
 }
 
 void nanofs_cache_destroy(struct nanofs *fs)
@@ -187,7 +189,8 @@ void nanofs_cache_destroy(struct nanofs *fs)
 	fs->lru.lprev = fs->lru.lnext = &fs->lru;
 	fs->nclean_unused = 0;
 	kfree(fs->iobuf);
-	fs->iobuf = NULL;
+	kfree(fs->rabuf);
+	fs->iobuf = fs->rabuf = NULL;
 }
 
 struct nanofs_cbuf *nanofs_cache_peek(struct nanofs *fs, u64 blk)

@@ -3,8 +3,12 @@
  *
  * Data never goes through the cache or the journal.  Reads gather up to
  * NANOFS_IO_BLOCKS file blocks, read each run of physically consecutive
- * blocks in one request into fs->iobuf and check every block's CRC against
- * its pointer before a byte is copied out.
+ * blocks in one request into the read window (fs->rabuf) and check every
+ * block's CRC against its pointer before a byte is copied out.  A reader
+ * that carries on where the window ended gets the next NANOFS_IO_BLOCKS
+ * blocks at once (read-ahead), so a stream of small sequential reads costs
+ * one device round trip per window, not per call; a random reader gets just
+ * the blocks it asked for.
  *
  * Writes go in steps of at most NANOFS_STEP_BLOCKS file blocks, each step
  * atomic (it fits the running transaction, reserved in advance):
@@ -51,7 +55,7 @@ static int read_blocks(struct nanofs *fs, u32 ino, u64 k0, const struct nanofs_b
 		if ((err = nanofs_dev_read(fs, p[i].block, run, out + (size_t)i * BS)))
 			return err;
 		for (u32 j = i; j < i + run; j++) {
-			if (crc32(out + (size_t)j * BS, BS) != p[j].crc) {
+			if (crc32c(out + (size_t)j * BS, BS) != p[j].crc) {
 				pr_err("nanofs: inode %u file block %llu (block %u): data checksum mismatch",
 				       ino, (unsigned long long)(k0 + j), p[j].block);
 				return -EIO;
@@ -74,9 +78,30 @@ static int get_ptrs(struct nanofs *fs, u32 ino, const struct nanofs_inode *in, u
 	return 0;
 }
 
-static s64 read_locked(struct nanofs *fs, u32 ino, u64 off, u8 *buf, u64 len)
+/*
+ * Fill the read window with file blocks from @k0 on: the @need blocks the
+ * caller wants, or, when the read continues where the window ended (a
+ * sequential reader), as many as the window holds, up to the end of file.
+ */
+static int fill_window(struct nanofs *fs, u32 ino, const struct nanofs_inode *in, u64 k0,
+		       u32 need)
 {
 	struct nanofs_bptr p[NANOFS_IO_BLOCKS];
+	bool sequential = fs->ra_ino == ino && k0 == fs->ra_k0 + fs->ra_n;
+	u32 n = sequential ? (u32)MIN((u64)NANOFS_IO_BLOCKS, NANOFS_BLOCKS_OF(in->size) - k0) : need;
+	int err;
+
+	fs->ra_ino = 0;
+	if ((err = get_ptrs(fs, ino, in, k0, n, p)) || (err = read_blocks(fs, ino, k0, p, n, fs->rabuf)))
+		return err;
+	fs->ra_ino = ino;
+	fs->ra_k0 = k0;
+	fs->ra_n = n;
+	return 0;
+}
+
+static s64 read_locked(struct nanofs *fs, u32 ino, u64 off, u8 *buf, u64 len)
+{
 	struct nanofs_inode in;
 	u64 done = 0;
 	int err;
@@ -91,13 +116,16 @@ static s64 read_locked(struct nanofs *fs, u32 ino, u64 off, u8 *buf, u64 len)
 		return 0;
 	len = MIN(len, in.size - off);
 	while (done < len) {
-		u64 pos = off + done, k0 = pos / BS;
-		u32 n = (u32)MIN((u64)NANOFS_IO_BLOCKS, NANOFS_BLOCKS_OF(off + len) - k0);
-		u64 chunk = MIN(len - done, (k0 + n) * BS - pos);
+		u64 pos = off + done, k0 = pos / BS, chunk;
 
-		if ((err = get_ptrs(fs, ino, &in, k0, n, p)) || (err = read_blocks(fs, ino, k0, p, n, fs->iobuf)))
-			return err;
-		memcpy(buf + done, fs->iobuf + (pos - k0 * BS), chunk);
+		if (fs->ra_ino != ino || k0 < fs->ra_k0 || k0 >= fs->ra_k0 + fs->ra_n) {
+			u32 need = (u32)MIN((u64)NANOFS_IO_BLOCKS, NANOFS_BLOCKS_OF(off + len) - k0);
+
+			if ((err = fill_window(fs, ino, &in, k0, need)))
+				return err;
+		}
+		chunk = MIN(len - done, (fs->ra_k0 + fs->ra_n) * BS - pos);
+		memcpy(buf + done, fs->rabuf + (pos - fs->ra_k0 * BS), chunk);
 		done += chunk;
 	}
 	return (s64)done;
@@ -179,7 +207,7 @@ static int commit_step(struct nanofs *fs, u32 ino, struct nanofs_inode *in,
 		i += run;
 	}
 	for (u32 i = 0; i < n; i++) {
-		struct nanofs_bptr p = { dst[i], crc32(fs->iobuf + (size_t)i * BS, BS) };
+		struct nanofs_bptr p = { dst[i], crc32c(fs->iobuf + (size_t)i * BS, BS) };
 		int err = nanofs_bmap_set(fs, ino, in, k0 + i, &p);
 
 		if (!err && old[i].block && old[i].block != dst[i])

@@ -180,7 +180,7 @@ static void flush_run(struct fsck *fk)
 			fk->run_blk[0] + fk->nrun - 1);
 	} else {
 		for (u32 i = 0; i < fk->nrun; i++)
-			if (crc32(fk->buf + (size_t)i * BS, BS) != fk->run_crc[i])
+			if (crc32c(fk->buf + (size_t)i * BS, BS) != fk->run_crc[i])
 				problem(fk, "inode %u file block %llu (block %u): data checksum mismatch",
 					fk->ino, (unsigned long long)fk->run_k[i], fk->run_blk[i]);
 	}

@@ -40,6 +40,7 @@ u32 nanofs_step_reserve(const struct nanofs *fs)
 
 int nanofs_txn_reserve(struct nanofs *fs, u32 need)
 {
+	fs->ra_ino = 0; /* a change is coming: the read window may go stale */
 	if (fs->ro)
 		return fs->failed ? -EIO : -EROFS;
 	if (fs->ndirty + fs->npend_marks + need + 1 <= fs->jcap && !nanofs_txn_crowded(fs))
@@ -97,14 +98,14 @@ static int journal_write(struct nanofs *fs)
 	for (u32 i = 0; i < fs->ndirty; i++)
 		h->target[i] = (u32)fs->dirty[i]->blk;
 	nanofs_tail_seal(at, fs->iobuf, NANOFS_KIND_JHDR);
-	crc = crc32(fs->iobuf, NANOFS_BSIZE);
+	crc = crc32c(fs->iobuf, NANOFS_BSIZE);
 	fill = 1;
 	for (u32 i = 1; i < total; i++) {
 		u8 *slot = fs->iobuf + (size_t)fill * NANOFS_BSIZE;
 
 		if (i <= fs->ndirty) {
 			memcpy(slot, fs->dirty[i - 1]->data, NANOFS_BSIZE);
-			crc = crc32_update(crc, slot, NANOFS_BSIZE);
+			crc = crc32c_update(crc, slot, NANOFS_BSIZE);
 		} else {
 			memset(slot, 0, NANOFS_BSIZE);
 			c = (struct nanofs_jcommit *)slot;
@@ -200,14 +201,14 @@ static bool journal_valid(struct nanofs *fs, u8 *hdr, u32 *count)
 		    (t >= l->journal_start && t < l->journal_start + l->journal_blocks))
 			return false;
 	}
-	crc = crc32(hdr, NANOFS_BSIZE);
+	crc = crc32c(hdr, NANOFS_BSIZE);
 	for (u32 i = 0; i < n + 1; i += NANOFS_IO_BLOCKS) {
 		u32 m = MIN(NANOFS_IO_BLOCKS, n + 1 - i);
 
 		if (nanofs_dev_read(fs, l->journal_start + 1 + i, m, fs->iobuf))
 			return false;
 		for (u32 j = 0; j < m && i + j < n; j++)
-			crc = crc32_update(crc, fs->iobuf + (size_t)j * NANOFS_BSIZE, NANOFS_BSIZE);
+			crc = crc32c_update(crc, fs->iobuf + (size_t)j * NANOFS_BSIZE, NANOFS_BSIZE);
 	}
 	/* the commit block is the last one read, at slot (n % 64) of the last chunk */
 	c = (const struct nanofs_jcommit *)(fs->iobuf + (size_t)(n % NANOFS_IO_BLOCKS) * NANOFS_BSIZE);

@@ -82,6 +82,14 @@ struct nanofs {
 	u32 nclean_unused;
 	u8 *iobuf;                      /* NANOFS_IO_BLOCKS blocks: data I/O, journal staging */
 
+	/* The read window: file blocks ra_k0..ra_k0+ra_n-1 of inode ra_ino, as
+	 * verified when read, in rabuf.  Any change to the volume drops it
+	 * (every change reserves transaction space first: nanofs_txn_reserve). [L] */
+	u8 *rabuf;                      /* NANOFS_IO_BLOCKS blocks */
+	u32 ra_ino;                     /* 0: the window is empty */
+	u32 ra_n;
+	u64 ra_k0;
+
 	/* the running transaction [L] */
 	struct nanofs_cbuf **dirty;     /* jcap entries */
 	u32 ndirty;

@@ -265,6 +265,49 @@ def bench_disk(ctx):
     return figures
 
 
+FS_BENCH_MIB = 64
+FS_RATE_RE = re.compile(r"^(write|read): (\d+) MiB in (\d+) ms = (\d+\.\d+) MiB/s", re.M)
+FS_FILES_RE = re.compile(r"^(create|delete): (\d+) files in (\d+) ms = (\d+) per s", re.M)
+
+
+def fs_figures(fs, what, out):
+    """Stream rates and file operations per second of one `fsbench` run."""
+    rates = {m.group(1): float(m.group(4)) for m in FS_RATE_RE.finditer(out)}
+    files = {m.group(1): int(m.group(4)) for m in FS_FILES_RE.finditer(out)}
+    if set(rates) != {"write", "read"} or set(files) != {"create", "delete"}:
+        raise nh.NosError(f"fsbench on {fs} output not understood:\n{out}")
+    figures = [Figure(f"fs.{fs}_{op}_mib_s", rates[op], "MiB/s",
+                      f"fsbench on {what}: sequential {op} of a {FS_BENCH_MIB} MiB file, "
+                      f"64 KiB calls (guest clock)") for op in ("write", "read")]
+    figures += [Figure(f"fs.{fs}_{op}_per_s", files[op], "1/s",
+                       f"fsbench on {what}: empty files {op}d per second") for op in
+                ("create", "delete")]
+    return figures, rates
+
+
+@benchmark
+def bench_fs(ctx):
+    """`fsbench` of a 64 MiB file on nanofs over virtio-blk, next to
+    `diskbench` on the same disk first, and on the root ramfs."""
+    with tempfile.TemporaryDirectory(prefix="nos-bench-fs-") as tmp:
+        with ctx.vm(extra_args=disk_bench_args(Path(tmp))) as vm:
+            vm.wait_boot()
+            raw = disk_figures("vda", "virtio-blk, modern", vm.run(
+                f"diskbench vda {DISK_BENCH_MIB}", timeout=300))
+            for cmd in ("format nanofs vda", "mkdir /data", "mount nanofs vda /data"):
+                vm.run(cmd, timeout=120)
+            nano, nano_rates = fs_figures("nanofs", "nanofs over virtio-blk", vm.run(
+                f"fsbench /data {FS_BENCH_MIB}", timeout=600))
+            ram, _ = fs_figures("ramfs", "the root ramfs", vm.run(
+                f"fsbench / {FS_BENCH_MIB}", timeout=600))
+    disk = {f.name: f.value for f in raw}
+    ratios = [Figure(f"fs.nanofs_{op}_pct_of_disk",
+                     100.0 * nano_rates[op] / max(disk[f"disk.vda_{op}_mib_s"], 0.001), "%",
+                     f"nanofs {op} MiB/s as a share of diskbench vda's in the same VM "
+                     f"(goal: 80 % or more)") for op in ("write", "read")]
+    return nano + ratios + ram
+
+
 def ms(seconds):
     return seconds * 1000.0
 

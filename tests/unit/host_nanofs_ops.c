@@ -404,3 +404,96 @@ KTEST(nanofs_ops, enospc_at_exactly_full)
 	free(back);
 	ramdev_free(r);
 }
+
+/*
+ * The read window: sequential readers of two files in pieces of every size,
+ * random readers, and writes, truncates and an unlink-then-create (which
+ * reuses the inode number) in between; every byte read must be the model's.
+ */
+#define RW_FILE (1536u * 1024)
+
+struct rw_file {
+	u32 ino;
+	u64 size, cursor;
+	u8 *model;
+};
+
+static void rw_check_read(struct ktest_ctx *kt, struct nanofs *fs, struct rw_file *f, u64 off,
+			  u32 len, u8 *back)
+{
+	u64 want = off >= f->size ? 0 : MIN((u64)len, f->size - off);
+
+	KT_ASSERT_EQ(nanofs_read(fs, f->ino, off, back, len), (s64)want);
+	KT_ASSERT(!memcmp(back, f->model + off, want));
+}
+
+static void rw_write(struct ktest_ctx *kt, struct nanofs *fs, struct rw_file *f, u64 off, u32 len)
+{
+	for (u32 i = 0; i < len; i++)
+		f->model[off + i] = (u8)ktest_rand(kt);
+	KT_ASSERT_EQ(nanofs_write(fs, f->ino, off, f->model + off, len), (s64)len);
+	if (off + len > f->size) {
+		memset(f->model + f->size, 0, off - MIN(off, f->size)); /* a hole reads as zeroes */
+		f->size = off + len;
+	}
+}
+
+static void rw_make(struct ktest_ctx *kt, struct nanofs *fs, u32 root, const char *name,
+		    struct rw_file *f)
+{
+	KT_ASSERT_EQ(nanofs_create(fs, root, name, (u32)strlen(name), NANOFS_FILE, &f->ino), 0);
+	f->size = f->cursor = 0;
+	memset(f->model, 0, RW_FILE);
+	rw_write(kt, fs, f, 0, RW_FILE);
+}
+
+KTEST(nanofs_ops, read_window_never_serves_stale_data)
+{
+	struct ramdev *r = ramdev_new(4096);
+	struct rw_file f[2] = { { .model = malloc(RW_FILE) }, { .model = malloc(RW_FILE) } };
+	u8 *back = malloc(RW_FILE);
+	struct nanofs *fs;
+	u32 root;
+
+	KT_ASSERT(r && f[0].model && f[1].model && back);
+	KT_ASSERT_EQ(ramdev_format(r), 0);
+	KT_ASSERT_EQ(nanofs_mount(&r->dev, false, &fs), 0);
+	root = nanofs_root(fs);
+	rw_make(kt, fs, root, "a", &f[0]);
+	rw_make(kt, fs, root, "b", &f[1]);
+	for (unsigned step = 0; step < 3000; step++) {
+		struct rw_file *x = &f[ktest_rand(kt) % 2];
+		u32 what = ktest_rand(kt) % 100, len = 1 + ktest_rand(kt) % 20000;
+		u64 off = ktest_rand(kt) % RW_FILE;
+
+		if (what < 60) {                      /* the sequential reader */
+			rw_check_read(kt, fs, x, x->cursor, len, back);
+			x->cursor = x->cursor + len >= x->size ? 0 : x->cursor + len;
+		} else if (what < 75) {
+			rw_check_read(kt, fs, x, off, len, back);
+		} else if (what < 93) {              /* often just ahead of the reader */
+			u64 at = what < 85 ? MIN(x->cursor + len / 2, (u64)RW_FILE - 1) : off;
+
+			rw_write(kt, fs, x, at, (u32)MIN((u64)len, RW_FILE - at));
+		} else if (what < 97) {
+			u64 to = off;
+
+			KT_ASSERT_EQ(nanofs_truncate(fs, x->ino, to), 0);
+			if (to < x->size)
+				memset(x->model + to, 0, x->size - to);
+			x->size = to;
+			x->cursor = 0;
+		} else {                              /* a new file, likely on the same inode */
+			const char *name = x == &f[0] ? "a" : "b";
+
+			KT_ASSERT_EQ(nanofs_unlink(fs, root, name, 1), 0);
+			rw_make(kt, fs, root, name, x);
+		}
+	}
+	KT_EXPECT_EQ(nanofs_unmount(fs), 0);
+	KT_EXPECT_EQ(ramdev_fsck(r), 0);
+	free(f[0].model);
+	free(f[1].model);
+	free(back);
+	ramdev_free(r);
+}
