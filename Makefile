@@ -42,6 +42,7 @@ KERN_SRCS   := $(wildcard kernel/*.c kernel/*.asm)
 DRV_SRCS    := $(wildcard drivers/*.c drivers/*/*.c)
 BLK_SRCS    := $(wildcard block/*.c)
 FS_SRCS     := $(wildcard fs/*.c)
+NET_SRCS    := $(wildcard net/*.c)
 # Boot tests: the portable unit tests plus the machine-only ones.
 KTEST_SRCS  := $(filter-out tests/unit/main.c tests/unit/host_%.c, \
 		 $(wildcard tests/unit/*.c)) $(wildcard tests/kernel/*.c)
@@ -56,6 +57,7 @@ $(shell mkdir -p out && { echo 'KTESTS=$(KTESTS)' | cmp -s - $(BUILD_OPTIONS) \
 	|| echo 'KTESTS=$(KTESTS)' > $(BUILD_OPTIONS); })
 
 KSRCS := $(BOOT_SRCS) $(LIB_SRCS) $(MM_SRCS) $(KERN_SRCS) $(DRV_SRCS) $(BLK_SRCS) $(FS_SRCS) \
+	 $(NET_SRCS) \
 	 $(if $(filter 1,$(KTESTS)),$(KTEST_SRCS))
 KOBJS := $(patsubst %,out/k/%.o,$(KSRCS))
 
@@ -64,11 +66,14 @@ KOBJS := $(patsubst %,out/k/%.o,$(KSRCS))
 # and every test file.
 UNIT_KERNEL_SRCS := $(wildcard drivers/virtio/virtqueue.c drivers/pci_parse.c drivers/scsi.c block/mbr.c kernel/timerq.c kernel/ktimer.c kernel/waitq.c kernel/waitgroup.c kernel/shell_line.c kernel/shell_parse.c kernel/shell_exec.c kernel/params.c mm/buddy.c mm/pool.c drivers/acpi_tables.c)
 UNIT_KERNEL_SRCS += $(wildcard block/blk.c block/blkdev.c block/blk_slot.c block/part.c boot/mb2.c)
-# nanofs's core (not its VFS glue, which needs the kernel's VFS).
+# nanofs's core (without its VFS glue, which needs the VFS: below).
 NANOFS_CORE_SRCS := $(filter-out fs/nanofs_vfs.c,$(wildcard fs/nanofs*.c))
 UNIT_KERNEL_SRCS += $(NANOFS_CORE_SRCS)
-# The VFS and ramfs (the shell commands in fs/fs_cmds.c stay kernel-only).
-UNIT_KERNEL_SRCS += $(wildcard fs/vfs*.c fs/ramfs*.c)
+# The VFS, ramfs and nanofs's VFS glue (the shell commands in fs/fs_cmds.c
+# stay kernel-only).
+UNIT_KERNEL_SRCS += $(wildcard fs/vfs*.c fs/ramfs*.c fs/nanofs_vfs.c)
+# The network stack but its shell commands (net/*_cmds.c stay kernel-only).
+UNIT_KERNEL_SRCS += $(filter-out net/%_cmds.c,$(NET_SRCS))
 UNIT_SRCS := $(filter %.c,$(LIB_SRCS)) $(UNIT_KERNEL_SRCS) $(wildcard tests/unit/*.c tests/unit/shim/*.c)
 UNIT_OBJS := $(patsubst %,out/host/%.o,$(UNIT_SRCS))
 UNIT_BIN  := out/unit-tests

@@ -40,6 +40,7 @@
 #include "mm/addr.h"
 #include "mm/mm.h"
 #include "mm/stack.h"
+#include "net/netdev_driver.h"
 
 KPARAM(selftest, "selftest", "", "run the boot tests, then leave QEMU with the result");
 KPARAM(smp, "smp", "off|on", "smp=off runs on the boot CPU alone");
@@ -131,6 +132,7 @@ static __noreturn void kmain_late(void)
 	rdrand_init();
 	random_init();
 	blk_init();
+	netdev_init();
 	pci_init();
 	vfs_init();
 	if (!task_create(selftest ? "selftest" : "shell", selftest ? selftest_task : shell_task,

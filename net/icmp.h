@@ -1,0 +1,56 @@
+/*
+ * icmp.h — ICMP for IPv4 (RFC 792): echo both ways, errors out, counters.
+ *
+ * Echo requests are answered from the SoftIrq, reusing the request's own
+ * netbuf for the reply (a flood costs no allocation).  Echo replies are
+ * matched to the waiting ping by identifier and sequence number, with the
+ * round trip measured from the TSC: the driver's receive timestamp minus
+ * the send time.  Destination unreachable is sent for UDP to a closed port
+ * and for an unknown protocol, quoting the offending header and 8 bytes, at
+ * most ICMP_ERR_RATE a second.
+ */
+#ifndef NOS_NET_ICMP_H
+#define NOS_NET_ICMP_H
+
+#include "net/netdev.h"
+
+#define ICMP_ECHO_REPLY 0
+#define ICMP_DEST_UNREACH 3
+#define ICMP_ECHO_REQUEST 8
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_TYPES 19               /* types counted one by one; above: "other" */
+
+#define ICMP_UNREACH_NET 0
+#define ICMP_UNREACH_HOST 1
+#define ICMP_UNREACH_PROTO 2
+#define ICMP_UNREACH_PORT 3
+
+#define ICMP_ERR_RATE 100
+
+/*
+ * Tell the sender of @orig (a received IPv4 packet: its l3_off is valid)
+ * that it was undeliverable: type 3, @code.  Does not take @orig — the
+ * caller still owns and frees it.  Never answers an ICMP error, a
+ * broadcast or a fragment.
+ */
+void icmp_send_unreach(const struct netbuf *orig, u8 code);
+
+/*
+ * Send one echo request to @dst with @id/@seq and @len payload bytes and
+ * wait (task context, interruptible) up to @timeout_ns for its reply:
+ * 0 with *@rtt_ns set; -ETIMEDOUT; -EHOSTUNREACH (ARP gave up, or an ICMP
+ * unreachable came back); -ENETUNREACH; -EINTR.
+ */
+int icmp_ping(const struct ip_addr *dst, u16 id, u16 seq, u32 len, u64 timeout_ns, u64 *rtt_ns);
+
+struct icmp_stats {
+	u64 rx[ICMP_TYPES + 1], tx[ICMP_TYPES + 1];  /* by type; the last: other */
+	u64 rx_errors;                               /* short, bad checksum */
+	u64 rate_limited;                            /* errors not sent */
+};
+
+void icmp_get_stats(struct icmp_stats *out);
+
+void icmp_init(void);
+
+#endif
