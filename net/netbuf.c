@@ -5,10 +5,10 @@
  * under pool_lock.  nb_alloc() takes one from the list, or makes a new one
  * (a descriptor and a 2 KiB kmalloc buffer, which the allocator keeps
  * within one page: physically contiguous, as DMA needs) while fewer than
- * NB_POOL_MAX exist.  The allocation happens outside the lock — the lock
+ * NB_POOL_MAX exist.  Only nb_pool_shrink() gives memory back.  The allocation happens outside the lock — the lock
  * is a leaf, taken from interrupt handlers and under protocol locks, so
- * nothing that takes other locks runs under it.  A netbuf is never given
- * back to kmalloc: the pool keeps what a burst made, up to its bound.
+ * nothing that takes other locks runs under it.  The pool keeps what a
+ * burst made, up to its bound, until nb_pool_shrink().
  */
 #include "net/netbuf.h"
 #include "errno.h"
@@ -165,4 +165,24 @@ void nb_pool_stats(struct nb_pool_stats *st)
 
 	*st = pool;
 	spin_unlock_irqrestore(&pool_lock, flags);
+}
+
+void nb_pool_shrink(void)
+{
+	for (;;) {
+		u64 flags = spin_lock_irqsave(&pool_lock);
+		struct netbuf *nb = NULL;
+
+		if (!list_empty(&pool_free)) {
+			nb = list_first_entry(&pool_free, struct netbuf, link);
+			list_del(&nb->link);
+			pool.cached--;
+			pool.total--;
+		}
+		spin_unlock_irqrestore(&pool_lock, flags);
+		if (!nb)
+			return;
+		kfree(nb->head);
+		kfree(nb);
+	}
 }

@@ -149,4 +149,11 @@ struct nb_pool_stats {
 
 void nb_pool_stats(struct nb_pool_stats *st);
 
+/*
+ * Give the cached free netbufs back to kmalloc (the pool grows again on
+ * demand).  For memory pressure and for host tests, whose leak check
+ * counts the cache otherwise.  Any context but hard IRQ.
+ */
+void nb_pool_shrink(void);
+
 #endif

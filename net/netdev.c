@@ -106,9 +106,12 @@ int netdev_register(struct netdev *dev)
 	return (int)idx;
 }
 
-void netdev_set_input(netdev_input_fn fn)
+netdev_input_fn netdev_set_input(netdev_input_fn fn)
 {
+	netdev_input_fn old = input;
+
 	input = fn;
+	return old;
 }
 
 int netdev_listen_ipv4(netdev_ipv4_listener fn)

@@ -115,7 +115,8 @@ int netdev_xmit(struct netdev *dev, struct netbuf *nb);
  * Registered once at start-up; frames arriving before are dropped.
  */
 typedef void (*netdev_input_fn)(struct netbuf *nb);
-void netdev_set_input(netdev_input_fn fn);
+/* Returns the input it replaces (tests put it back). */
+netdev_input_fn netdev_set_input(netdev_input_fn fn);
 
 /* IPv4 configuration: a consistent copy out, or a whole new one in. */
 void netdev_get_ipv4(struct netdev *dev, struct netdev_ipv4 *out);
