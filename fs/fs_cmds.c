@@ -157,7 +157,8 @@ static void mount_row(struct sh *sh, const struct vfs_mount_info *in, const char
 	count_str(ifr, sizeof(ifr), st->inodes_free);
 	sh_printf(sh, "%-8s %-8s %s  blocks %s used %s free (%u B)  inodes %s used %s free  %s\n",
 		  in->type, in->device[0] ? in->device : "-",
-		  in->flags & VFS_MOUNT_RO ? "ro" : "rw", bu, bf, st->block_size, iu, ifr, path);
+		  in->flags & VFS_MOUNT_RO || st->read_only ? "ro" : "rw", bu, bf, st->block_size, iu,
+		  ifr, path);
 }
 
 static int cmd_mounts(struct sh *sh, int argc, char **argv)

@@ -47,6 +47,19 @@ const char *nanofs_super_check(const struct nanofs_super *sb, u64 dev_blocks)
 
 /* ---------------------------------------------------------------- format */
 
+/* Set bits @lo..@hi-1 of @map: whole bytes at once, the edges bit by bit. */
+static void set_bits(u8 *map, u64 lo, u64 hi)
+{
+	for (; lo < hi && lo % 8; lo++)
+		map[lo / 8] |= (u8)(1u << (lo % 8));
+	if (hi - lo >= 8) {
+		memset(map + lo / 8, 0xff, (size_t)((hi - lo) / 8));
+		lo += (hi - lo) / 8 * 8;
+	}
+	for (; lo < hi; lo++)
+		map[lo / 8] |= (u8)(1u << (lo % 8));
+}
+
 /* Bitmap blocks with @used leading bits set and every bit past @nbits set. */
 static int format_bitmap(const struct nanofs_dev *dev, u8 *buf, u64 start, u64 nblk, u64 nbits,
 			 u64 used, u32 kind)
@@ -57,11 +70,12 @@ static int format_bitmap(const struct nanofs_dev *dev, u8 *buf, u64 start, u64 n
 		memset(buf, 0, (size_t)n * BS);
 		for (u32 j = 0; j < n; j++) {
 			u8 *map = buf + (size_t)j * BS;
-			u64 first = (i + j) * NANOFS_BITS_PER_BMP;
+			u64 first = (i + j) * NANOFS_BITS_PER_BMP, end = first + NANOFS_BITS_PER_BMP;
 
-			for (u64 b = 0; b < NANOFS_BITS_PER_BMP; b++)
-				if (first + b < used || first + b >= nbits)
-					map[b / 8] |= (u8)(1u << (b % 8));
+			if (used > first)
+				set_bits(map, 0, MIN(used, end) - first);
+			if (nbits < end)
+				set_bits(map, MAX(nbits, first) - first, NANOFS_BITS_PER_BMP);
 			nanofs_tail_seal(start + i + j, map, kind);
 		}
 		if (dev->write(dev->ctx, start + i, n, buf))
@@ -297,6 +311,11 @@ u32 nanofs_root(const struct nanofs *fs)
 bool nanofs_read_only(const struct nanofs *fs)
 {
 	return fs->ro;
+}
+
+bool nanofs_failed(const struct nanofs *fs)
+{
+	return fs->failed;
 }
 
 int nanofs_stat(struct nanofs *fs, u32 ino, struct nanofs_stat *st)

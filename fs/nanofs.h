@@ -116,6 +116,8 @@ int nanofs_sync(struct nanofs *fs);
 
 u32 nanofs_root(const struct nanofs *fs);
 bool nanofs_read_only(const struct nanofs *fs);
+/* Did a write or flush fail (the volume went read-only, unsaved changes lost)? */
+bool nanofs_failed(const struct nanofs *fs);
 
 int nanofs_lookup(struct nanofs *fs, u32 dir, const char *name, u32 len, u32 *ino);
 /* Create an empty file or directory @name in @dir. */

@@ -42,9 +42,15 @@ static void bit_put(u8 *map, u32 bit, bool v)
 static u32 count_free(const u8 *map, u64 i, u64 nbits)
 {
 	u64 first = i * NANOFS_BITS_PER_BMP;
-	u32 valid = (u32)MIN((u64)NANOFS_BITS_PER_BMP, nbits - first), n = 0;
+	u32 valid = (u32)MIN((u64)NANOFS_BITS_PER_BMP, nbits - first), n = 0, b = 0;
 
-	for (u32 b = 0; b < valid; b++)
+	for (; b + 64 <= valid; b += 64) {
+		u64 w;
+
+		memcpy(&w, map + b / 8, sizeof(w));
+		n += 64 - (u32)__builtin_popcountll(w);
+	}
+	for (; b < valid; b++)
 		n += !bit_get(map, b);
 	return n;
 }
@@ -285,17 +291,21 @@ int nanofs_alloc_inode(struct nanofs *fs, u32 *ino)
 	return 0;
 }
 
+int nanofs_release_inode(struct nanofs *fs, u32 ino)
+{
+	int err = map_clear(fs, fs->lay.ibitmap_start, NANOFS_KIND_IBMP, fs->ifree, ino);
+
+	if (!err)
+		fs->free_inodes++;
+	return err;
+}
+
 int nanofs_free_inode(struct nanofs *fs, u32 ino)
 {
-	const struct nanofs_layout *l = &fs->lay;
 	struct nanofs_inode zero;
 	int err;
 
 	memset(&zero, 0, sizeof(zero));
 	err = nanofs_iput(fs, ino, &zero);
-	if (!err)
-		err = map_clear(fs, l->ibitmap_start, NANOFS_KIND_IBMP, fs->ifree, ino);
-	if (!err)
-		fs->free_inodes++;
-	return err;
+	return err ? err : nanofs_release_inode(fs, ino);
 }

@@ -311,8 +311,11 @@ static int create_locked(struct nanofs *fs, u32 dir, const char *name, u32 len,
 	in.links = 1;
 	in.parent = dir;
 	in.mtime = in.ctime = nanofs_now(fs);
-	if ((err = nanofs_iput(fs, ino, &in)) ||
-	    (err = dir_add(fs, dir, &din, name, len, ino, (u8)type))) {
+	if ((err = nanofs_iput(fs, ino, &in))) {
+		nanofs_release_inode(fs, ino);  /* its slot could not be read: never written */
+		return err;
+	}
+	if ((err = dir_add(fs, dir, &din, name, len, ino, (u8)type))) {
 		nanofs_free_inode(fs, ino);
 		nanofs_iput(fs, dir, &din);     /* keep what dir_add built */
 		return err;

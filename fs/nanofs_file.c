@@ -52,8 +52,12 @@ static int read_blocks(struct nanofs *fs, u32 ino, u64 k0, const struct nanofs_b
 		}
 		if (!nanofs_in_data(fs, p[i].block + run - 1))
 			run = 1;
-		if ((err = nanofs_dev_read(fs, p[i].block, run, out + (size_t)i * BS)))
+		if ((err = nanofs_dev_read(fs, p[i].block, run, out + (size_t)i * BS))) {
+			pr_err("nanofs: inode %u file blocks %llu..%llu (blocks %u..%u): read error",
+			       ino, (unsigned long long)(k0 + i), (unsigned long long)(k0 + i + run - 1),
+			       p[i].block, p[i].block + run - 1);
 			return err;
+		}
 		for (u32 j = i; j < i + run; j++) {
 			if (crc32c(out + (size_t)j * BS, BS) != p[j].crc) {
 				pr_err("nanofs: inode %u file block %llu (block %u): data checksum mismatch",
@@ -202,8 +206,12 @@ static int commit_step(struct nanofs *fs, u32 ino, struct nanofs_inode *in,
 
 		while (i + run < n && dst[i + run] == dst[i] + run)
 			run++;
-		if ((err = nanofs_dev_write(fs, dst[i], run, fs->iobuf + (size_t)i * BS)))
+		if ((err = nanofs_dev_write(fs, dst[i], run, fs->iobuf + (size_t)i * BS))) {
+			pr_err("nanofs: inode %u file blocks %llu..%llu (blocks %u..%u): write error",
+			       ino, (unsigned long long)(k0 + i), (unsigned long long)(k0 + i + run - 1),
+			       dst[i], dst[i] + run - 1);
 			return err;
+		}
 		i += run;
 	}
 	for (u32 i = 0; i < n; i++) {

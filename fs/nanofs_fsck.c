@@ -73,6 +73,15 @@ static bool bits_test(const struct bits *b, u64 i)
 	return b->chunk[i / CHUNK_BITS][(i % CHUNK_BITS) / 8] & (1u << (i % 8));
 }
 
+/* The 64 bits from @i on (@i a multiple of 64: never across a chunk). */
+static u64 bits_word(const struct bits *b, u64 i)
+{
+	u64 w;
+
+	memcpy(&w, &b->chunk[i / CHUNK_BITS][(i % CHUNK_BITS) / 8], sizeof(w));
+	return w;
+}
+
 /* Names seen in one directory, by 64-bit FNV-1a hash. */
 struct nameset {
 	u64 *slot;
@@ -418,48 +427,84 @@ static void check_orphans(struct fsck *fk)
 
 /* -------------------------------------------------------------- bitmaps */
 
+struct map_cmp {
+	struct fsck *fk;
+	const struct bits *seen;
+	u64 nbits, base, blk;
+	u32 kind, leaked, unowned;
+	const char *what;
+};
+
+/* Bit @b of the bitmap block under comparison is @set; is it right? */
+static void compare_bit(struct map_cmp *mc, u64 i, u32 b, bool set)
+{
+	struct fsck *fk = mc->fk;
+	bool used = i < mc->nbits &&
+		    (bits_test(mc->seen, i) || (mc->kind == NANOFS_KIND_IBMP && i == 0));
+
+	if (i >= mc->nbits) {
+		if (!set)
+			problem(fk, "%s bitmap block %llu: padding bit %u is clear", mc->what,
+				(unsigned long long)mc->blk, b);
+	} else if (set && !used) {
+		if (++mc->leaked <= REPORT_MAX)
+			problem(fk, "%s %llu is allocated but owned by nothing (leaked)", mc->what,
+				(unsigned long long)(i + mc->base));
+		else
+			fk->problems++;
+	} else if (!set && used) {
+		if (++mc->unowned <= REPORT_MAX)
+			problem(fk, "%s %llu is in use but free in the bitmap", mc->what,
+				(unsigned long long)(i + mc->base));
+		else
+			fk->problems++;
+	}
+}
+
+/*
+ * Compare one bitmap block with what the walk saw, 64 bits at a time: a
+ * block holds 511 whole words and starts on a word of `seen`, so a word
+ * that matches (the common case) costs one comparison; only words that
+ * differ, and the word holding inode 0, are looked at bit by bit.
+ */
+static void compare_block(struct map_cmp *mc, u64 bi, const u8 *map)
+{
+	for (u32 w = 0; w < NANOFS_BITS_PER_BMP / 64; w++) {
+		u64 i = bi * NANOFS_BITS_PER_BMP + (u64)w * 64, have;
+
+		memcpy(&have, map + w * 8, sizeof(have));
+		if (i + 64 <= mc->nbits && i != 0 && have == bits_word(mc->seen, i))
+			continue;
+		if (i >= mc->nbits && have == ~0ULL)
+			continue;
+		for (u32 b = 0; b < 64; b++)
+			compare_bit(mc, i + b, w * 64 + b, have & (1ULL << b));
+	}
+}
+
 static void compare_map(struct fsck *fk, u64 start, u64 nblk, u64 nbits, u32 kind,
 			const struct bits *seen, u64 base, const char *what)
 {
-	u32 leaked = 0, unowned = 0;
+	struct map_cmp mc = { .fk = fk, .seen = seen, .nbits = nbits, .base = base,
+			      .kind = kind, .what = what };
 
 	for (u64 bi = 0; bi < nblk; bi++) {
 		struct nanofs_cbuf *cb;
 
+		mc.blk = start + bi;
 		if (nanofs_bread(fk->fs, start + bi, kind, &cb)) {
 			problem(fk, "%s bitmap block %llu: checksum mismatch", what,
 				(unsigned long long)(start + bi));
 			continue;
 		}
-		for (u32 b = 0; b < NANOFS_BITS_PER_BMP; b++) {
-			u64 i = bi * NANOFS_BITS_PER_BMP + b;
-			bool set = cb->data[b / 8] & (1u << (b % 8));
-			bool used = i < nbits && (bits_test(seen, i) || (kind == NANOFS_KIND_IBMP && i == 0));
-
-			if (i >= nbits) {
-				if (!set)
-					problem(fk, "%s bitmap block %llu: padding bit %u is clear", what,
-						(unsigned long long)(start + bi), b);
-			} else if (set && !used) {
-				if (++leaked <= REPORT_MAX)
-					problem(fk, "%s %llu is allocated but owned by nothing (leaked)",
-						what, (unsigned long long)(i + base));
-				else
-					fk->problems++;
-			} else if (!set && used) {
-				if (++unowned <= REPORT_MAX)
-					problem(fk, "%s %llu is in use but free in the bitmap", what,
-						(unsigned long long)(i + base));
-				else
-					fk->problems++;
-			}
-		}
+		compare_block(&mc, bi, cb->data);
 		nanofs_brelse(fk->fs, cb);
 	}
-	if (leaked > REPORT_MAX || unowned > REPORT_MAX) {
+	if (mc.leaked > REPORT_MAX || mc.unowned > REPORT_MAX) {
 		char line[96];
 
-		snprintf(line, sizeof(line), "... and %u more %s bitmap problems", leaked + unowned - 2 * REPORT_MAX, what);
+		snprintf(line, sizeof(line), "... and %u more %s bitmap problems",
+			 mc.leaked + mc.unowned - 2 * REPORT_MAX, what);
 		note(fk, line);
 	}
 }

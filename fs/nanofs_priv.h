@@ -180,6 +180,8 @@ bool nanofs_block_fresh(const struct nanofs *fs, u32 blk);
 int nanofs_apply_pending(struct nanofs *fs);
 int nanofs_alloc_inode(struct nanofs *fs, u32 *ino);
 int nanofs_free_inode(struct nanofs *fs, u32 ino);
+/* Give back the bit of an inode whose slot was never written. */
+int nanofs_release_inode(struct nanofs *fs, u32 ino);
 /* Is @blk inside the data region? */
 static inline bool nanofs_in_data(const struct nanofs *fs, u64 blk)
 {

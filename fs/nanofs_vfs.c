@@ -345,6 +345,8 @@ static int nv_sync(struct mount *mnt)
 {
 	struct nv_mount *m = mnt->fs_priv;
 
+	if (nanofs_failed(m->fs))
+		return -EIO; /* what was not written is lost: say so */
 	return nanofs_read_only(m->fs) ? 0 : nanofs_sync(m->fs);
 }
 
@@ -362,6 +364,7 @@ static int nv_statfs(struct mount *mnt, struct vfs_statfs *st)
 		.blocks_free = ns.free_blocks,
 		.inodes_total = ns.inodes,
 		.inodes_free = ns.free_inodes,
+		.read_only = nanofs_read_only(m->fs),
 	};
 	return 0;
 }
@@ -451,12 +454,17 @@ static int cmd_format(struct sh *sh, int argc, char **argv)
 	random_bytes(opts.uuid, sizeof(opts.uuid));
 	rc = nanofs_format(&d.dev, &opts);
 	nv_disk_close(&d);
+	if (rc == -EINVAL && d.dev.blocks < NANOFS_MIN_BLOCKS) {
+		sh_printf(sh, "format: %s: too small for nanofs (%llu KiB; at least 1 MiB)\n",
+			  argv[2], (unsigned long long)d.dev.blocks * 4);
+		return -EPERM;
+	}
 	if (rc) {
 		sh_printf(sh, "format: %s: %s (see dmesg)\n", argv[2], errno_name(rc));
 		return rc == -EINVAL ? -EPERM : rc;
 	}
 	sh_printf(sh, "formatted %s as nanofs (%llu blocks of 4 KiB)\n", argv[2],
-		  (unsigned long long)d.dev.blocks);
+		  (unsigned long long)MIN(d.dev.blocks, (u64)NANOFS_MAX_BLOCKS));
 	return 0;
 }
 SHELL_CMD("format", "nanofs <disk>", "write an empty nanofs over a disk or partition", 2, 2,

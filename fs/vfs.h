@@ -82,6 +82,7 @@ struct vfs_statfs {
 	u32 block_size;
 	u64 blocks_total, blocks_free; /* VFS_UNLIMITED when not fixed */
 	u64 inodes_total, inodes_free;
+	bool read_only;                /* the filesystem went read-only by itself (I/O error) */
 };
 
 /* One row of the mount table, as vfs_mount_info() copies it out. */

@@ -3,9 +3,11 @@
  * the helpers the tests drive them with; blk_fake.h describes the fakes
  * and the interface.
  *
- * In order: the driver (its ops, and the ktimer and IPI that make rtb
- * "interrupt-like"), the test data and the MBRs, registration, the servers
- * that make synchronous calls for the tests, and the batches of
+ * The driver itself is tests/unit/fake_blk_core.c, shared with the host
+ * tests' fake disks.  Here, in order: what is the kernel fakes' own (the
+ * ktimer and IPI that make rtb "interrupt-like"), the test data and the
+ * MBRs, registration (media in chunks of page_alloc's largest block), the
+ * servers that make synchronous calls for the tests, and the batches of
  * asynchronous requests.  The fakes, the servers and the batches live in
  * static storage or page_alloc'd memory that is never given back, so a
  * late completion, a late waker or a server that a timed-out test left
@@ -40,136 +42,38 @@
 struct fake *blk_fakes[FAKE_NR];
 static int fakes_rc = 1;          /* 1: not tried yet, else 0 or -errno */
 
-static void inc(u64 *counter)
-{
-	__atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
-}
+_Static_assert(FAKE_SECTORS_MAX ==
+	      (u64)FAKE_CORE_CHUNKS * PAGE_ALLOC_MAX * (PAGE_SIZE / FAKE_SECTOR),
+	      "FAKE_SECTORS_MAX is what the chunks hold");
 
 u64 fake_count(const u64 *counter)
 {
-	return __atomic_load_n(counter, __ATOMIC_RELAXED);
+	return fake_core_load(counter);
+}
+
+void fake_inject(u64 *field, u64 value)
+{
+	fake_core_store(field, value);
+}
+
+void fake_clear_errors(struct fake *f)
+{
+	fake_core_clear_errors(&f->core);
 }
 
 u8 *fake_at(struct fake *f, u64 sector)
 {
-	return f->mem + sector * FAKE_SECTOR;
-}
-
-/* What a well-behaved block layer would hand a driver. */
-static bool fake_req_sane(const struct fake *f, const struct blk_req *req)
-{
-	const struct blkdev *d = &f->disk;
-
-	if (req->disk != d || !req->mapped)
-		return false;
-	if (req->op == BLK_FLUSH)
-		return req->count == 0;
-	if (req->op != BLK_READ && req->op != BLK_WRITE)
-		return false;
-	if (!req->count || req->count > FAKE_SECTORS_PER_MAX || req->lba >= d->sectors ||
-	    req->count > d->sectors - req->lba || (req->op == BLK_WRITE && d->read_only))
-		return false;
-	return req->slot ? req->dma == req->slot->phys : req->dma == virt_to_phys(req->buf);
-}
-
-/* Take @req into the ring; false when it is full or @req is already there. */
-static bool fake_take(struct fake *f, struct blk_req *req, bool *dup)
-{
-	u64 flags = spin_lock_irqsave(&f->lock);
-	bool ok = f->nr < f->ring_size;
-
-	for (unsigned i = 0; i < f->nr; i++)
-		*dup |= f->ring[i] == req;
-	if (ok && !*dup) {
-		f->ring[f->nr++] = req;
-		f->max_nr = MAX(f->max_nr, f->nr);
-	}
-	spin_unlock_irqrestore(&f->lock, flags);
-	return ok;
-}
-
-static void fake_poll(struct blkdev *disk);
-
-static int fake_submit(struct blkdev *disk, struct blk_req *req)
-{
-	struct fake *f = disk->priv;
-	bool dup = false;
-
-	if (!fake_req_sane(f, req)) {
-		inc(&f->violations);
-		return -EIO;
-	}
-	if (!fake_take(f, req, &dup)) {
-		inc(&f->eagain);
-		return -EAGAIN;
-	}
-	if (dup) {
-		inc(&f->violations);
-		return -EIO;
-	}
-	inc(&f->accepted);
-	inc(&f->uncommitted);
-	if (req->op != BLK_FLUSH)
-		__atomic_store_n(&f->last_dma, req->dma, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&f->instant, __ATOMIC_RELAXED))
-		fake_poll(disk); /* done before submit returns, as a fast device may be */
-	return 0;
-}
-
-/* The device's work for one request: its status. */
-static int fake_do(struct fake *f, struct blk_req *req)
-{
-	u64 bad = __atomic_load_n(&f->bad_sector, __ATOMIC_RELAXED);
-	size_t bytes = (size_t)req->count * FAKE_SECTOR;
-
-	if (req->op == BLK_FLUSH) {
-		inc(&f->flushes);
-		return 0;
-	}
-	if (bad >= req->lba && bad - req->lba < req->count) {
-		inc(&f->failed);
-		return -EIO;
-	}
-	if (req->op == BLK_READ) {
-		memcpy(phys_to_virt(req->dma), fake_at(f, req->lba), bytes);
-		inc(&f->reads);
-	} else {
-		memcpy(fake_at(f, req->lba), phys_to_virt(req->dma), bytes);
-		inc(&f->writes);
-	}
-	return 0;
-}
-
-/* Finish everything in the ring.  Any context. */
-static void fake_poll(struct blkdev *disk)
-{
-	struct fake *f = disk->priv;
-	struct blk_req *done[FAKE_RING_MAX];
-	u64 flags = spin_lock_irqsave(&f->lock);
-	unsigned n = f->nr;
-
-	memcpy(done, f->ring, n * sizeof(done[0]));
-	f->nr = 0;
-	spin_unlock_irqrestore(&f->lock, flags);
-	for (unsigned i = 0; i < n; i++)
-		blk_complete(done[i], fake_do(f, done[i]));
+	return fake_core_at(&f->core, sector);
 }
 
 bool fake_busy(struct fake *f)
 {
-	u64 flags = spin_lock_irqsave(&f->lock);
-	bool busy = f->nr != 0;
-
-	spin_unlock_irqrestore(&f->lock, flags);
-	return busy;
+	return fake_core_busy(&f->core) != 0;
 }
 
 void fake_reset_max(struct fake *f)
 {
-	u64 flags = spin_lock_irqsave(&f->lock);
-
-	f->max_nr = 0;
-	spin_unlock_irqrestore(&f->lock, flags);
+	fake_core_reset_max(&f->core);
 }
 
 /* The "interrupt handler": hard-IRQ context on the other CPU. */
@@ -177,9 +81,9 @@ static void fake_irq(void *arg)
 {
 	struct fake *f = arg;
 
-	inc(&f->irqs);
-	inc(&f->disk.interrupts);
-	fake_poll(&f->disk);
+	__atomic_add_fetch(&f->irqs, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&f->disk.interrupts, 1, __ATOMIC_RELAXED);
+	fake_core_complete_all(&f->core);
 }
 
 static unsigned other_cpu(void)
@@ -199,57 +103,19 @@ static void fake_irq_timer(struct ktimer *t, void *arg)
 
 	(void)t;
 	if (fake_busy(f) && smp_call(other_cpu(), fake_irq, f))
-		inc(&f->ipi_errors); /* it stays posted, and the next tick tries again */
+		__atomic_add_fetch(&f->ipi_errors, 1, __ATOMIC_RELAXED); /* the next tick tries again */
 }
-
-/* The layer tells the device once after a run of submits, never idly. */
-static void fake_commit(struct blkdev *disk)
-{
-	struct fake *f = disk->priv;
-
-	if (!__atomic_exchange_n(&f->uncommitted, 0, __ATOMIC_ACQ_REL))
-		inc(&f->violations);
-	inc(&f->commits);
-}
-
-static const struct blkdev_ops fake_ops = {
-	.submit = fake_submit,
-	.commit = fake_commit,
-	.poll = fake_poll,
-};
 
 /* ------------------------------------------------------- data and the MBR */
 
-/* The byte at @off of @sector (an absolute sector of its disk) for @seed. */
-static u8 pat(u32 seed, u64 sector, u32 off)
-{
-	u64 x = (seed + 1) * 0x9E3779B97F4A7C15ULL ^ (sector + 1) * 0xBF58476D1CE4E5B9ULL ^
-		(off / 8 + 1) * 0x94D049BB133111EBULL;
-
-	x ^= x >> 31;
-	x *= 0xD6E8FEB86659FD93ULL;
-	x ^= x >> 29;
-	return (u8)(x >> (off % 8 * 8));
-}
-
 void fake_pat_fill(void *buf, u32 seed, u64 sector, u32 count)
 {
-	u8 *p = buf;
-
-	for (u32 s = 0; s < count; s++)
-		for (u32 i = 0; i < FAKE_SECTOR; i++)
-			*p++ = pat(seed, sector + s, i);
+	fake_core_pat_fill(buf, FAKE_SECTOR, seed, sector, count);
 }
 
 bool fake_pat_check(const void *buf, u32 seed, u64 sector, u32 count)
 {
-	const u8 *p = buf;
-
-	for (u32 s = 0; s < count; s++)
-		for (u32 i = 0; i < FAKE_SECTOR; i++)
-			if (*p++ != pat(seed, sector + s, i))
-				return false;
-	return true;
+	return fake_core_pat_check(buf, FAKE_SECTOR, seed, sector, count);
 }
 
 static void mbr_entry(u8 *mbr, unsigned index, u8 type, u32 start, u32 count)
@@ -279,33 +145,51 @@ void fake_write_mbr(u8 *mbr, bool rta)
 
 /* ---------------------------------------------------------- registration */
 
+#define CHUNK_SECTORS ((u64)PAGE_ALLOC_MAX * (PAGE_SIZE / FAKE_SECTOR))
+
+/* Pages of chunk @i of a fake of @sectors sectors (the last may be short). */
+static unsigned chunk_pages(u64 sectors, unsigned i)
+{
+	u64 n = MIN(CHUNK_SECTORS, MAX(sectors, 1ULL) - i * CHUNK_SECTORS);
+
+	return (unsigned)(ALIGN_UP(n * FAKE_SECTOR, PAGE_SIZE) / PAGE_SIZE);
+}
+
+/* The media of a fake of @sectors sectors, in chunks: false without memory. */
+static bool media_alloc(struct fake *f, u64 sectors)
+{
+	unsigned chunks = (unsigned)((MAX(sectors, 1ULL) + CHUNK_SECTORS - 1) / CHUNK_SECTORS);
+
+	for (unsigned i = 0; i < chunks; i++) {
+		f->chunk[i] = page_alloc(chunk_pages(sectors, i));
+		if (!f->chunk[i]) {
+			while (i--)
+				page_free(f->chunk[i], chunk_pages(sectors, i));
+			return false;
+		}
+	}
+	f->mem = f->chunk[0];
+	f->chunk_sectors = CHUNK_SECTORS;
+	return true;
+}
+
 static struct fake *fake_new(u64 sectors, unsigned ring, bool irq_like, bool read_only)
 {
-	struct fake *f = kzalloc(sizeof(*f));
-	unsigned pages = (unsigned)MAX(1ULL, ALIGN_UP(sectors * FAKE_SECTOR, PAGE_SIZE) / PAGE_SIZE);
+	struct fake *f = sectors <= FAKE_SECTORS_MAX ? kzalloc(sizeof(*f)) : NULL;
 
 	if (!f)
 		return NULL;
-	f->mem = page_alloc(pages);
-	if (!f->mem) {
+	if (!media_alloc(f, sectors)) {
 		kfree(f);
 		return NULL;
 	}
-	fake_pat_fill(f->mem, 0, 0, (u32)sectors);
+	fake_core_init(&f->core, sectors, FAKE_SECTOR, ring, read_only, !irq_like);
+	fake_core_pat_fill_media(&f->core, 0);
 	memset(f->mem, 0, FAKE_SECTOR); /* no partition table unless one is written */
-	f->ring_size = ring;
 	f->irq_like = irq_like;
-	spin_lock_init(&f->lock, "blk-fake");
-	f->bad_sector = FAKE_NO_SECTOR;
 	ktimer_init(&f->irq_timer, fake_irq_timer, f);
 	strlcpy(f->disk.model, irq_like ? "test fake, interrupt-like" : "test fake, polled",
 		sizeof(f->disk.model));
-	f->disk.sector_size = FAKE_SECTOR;
-	f->disk.sectors = sectors;
-	f->disk.read_only = read_only;
-	f->disk.polled = !irq_like;
-	f->disk.ops = &fake_ops;
-	f->disk.priv = f;
 	return f;
 }
 
@@ -465,7 +349,7 @@ int blk_fake_setup(void)
 	if (fakes_rc)
 		return fakes_rc;
 	for (unsigned i = 0; i < FAKE_NR; i++)
-		__atomic_store_n(&blk_fakes[i]->bad_sector, FAKE_NO_SECTOR, __ATOMIC_RELAXED);
+		fake_clear_errors(blk_fakes[i]);
 	return 0;
 }
 

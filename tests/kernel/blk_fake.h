@@ -1,18 +1,27 @@
 /*
  * blk_fake.h — fake block devices for the boot tests of the block layer
- * (tests/kernel/test_block.c), with no virtio underneath.
+ * (tests/kernel/test_block*.c) and of what sits on it (test_nanofs.c),
+ * with no virtio underneath.
  *
- * The fakes are block drivers written for the tests.  Each keeps its
- * sectors in page_alloc'd memory, so a test can look at what a write really
- * stored and plant what a read must return (fake_at()).  A fake holds at
- * most `ring_size` requests at once and answers -EAGAIN beyond that, which
+ * The fakes are block drivers written for the tests: the driver of
+ * tests/unit/fake_blk_core.h, which the host tests' fake disks share, with
+ * its members as the first fields of struct fake.  Each keeps its sectors
+ * in page_alloc'd memory, so a test can look at what a write really stored
+ * and plant what a read must return (fake_at()).  A fake holds at most
+ * `ring_size` requests at once and answers -EAGAIN beyond that, which
  * drives the layer's queue and its retry from the SoftIrq.  Requests wait
  * in the fake's ring until its poll op runs; poll then moves the data
  * between the storage and the request's bus address (as a DMA engine
- * would), fails any read or write that covers the injected bad sector with
- * -EIO, and calls blk_complete() after dropping the fake's lock.  The fake
- * also checks what the layer hands it (range, size, bus address, read-only)
- * and counts violations.
+ * would), fails what an injected error covers with -EIO, and calls
+ * blk_complete() after dropping the fake's lock.  The fake also checks
+ * what the layer hands it (range, size, bus address, read-only) and counts
+ * violations.
+ *
+ * Injected errors (fake_blk_core.h): bad_sector fails the reads and writes
+ * that cover it, bad_write_sector only the writes, and fail_nth (n > 0)
+ * the n-th request completed from when it is set, flushes included.  A
+ * test sets them with fake_inject() and turns them off with
+ * fake_clear_errors(); blk_fake_setup() clears them on the three fakes.
  *
  * Three fakes, registered once per boot (`selftest` may run again and
  * there is no unregister), so every test looks at counters as differences
@@ -60,47 +69,42 @@
 #include "kernel/spinlock.h"
 #include "kernel/waitgroup.h"
 #include "lib/ktest.h"
+#include "tests/unit/fake_blk_core.h"
 
 #define FAKE_SECTOR 512
-#define FAKE_NO_SECTOR (~0ULL)
+#define FAKE_NO_SECTOR FAKE_CORE_NO_SECTOR
 #define FAKE_RING_MAX 24
+/* The largest fake: FAKE_CORE_CHUNKS chunks of PAGE_ALLOC_MAX pages (8 MiB). */
+#define FAKE_SECTORS_MAX (16384ULL)
 #define FAKE_SECTORS_PER_MAX (BLK_MAX_BYTES / FAKE_SECTOR)
 
 /* --------------------------------------------------------------- the fakes */
 
 /*
- * Legend: [I] set before registration; [lock] fake->lock; [a] atomic.
- * fake->lock is the driver's queue lock: taken under the disk's lock by
- * submit, alone by poll (in any context, hard IRQ included).
- * A test may set `instant` and `bad_sector` (atomic stores) and read the
- * counters with fake_count(); blk_fake_setup() clears `bad_sector`.
+ * The core's members come first (fake_blk_core.h has their legend): disk,
+ * mem (sector 0 on; FAKE_SECTOR bytes a sector, up to the end of its
+ * 512 KiB chunk), ring_size, instant (finish requests inside submit), the
+ * ring and max_nr, the injected errors, last_dma, and the counters
+ * accepted, eagain, reads, writes, flushes, failed, violations (requests
+ * the layer should not send, and commits with nothing to commit),
+ * uncommitted, commits and irqs.  A test may set `instant` and the injected
+ * errors (atomic stores) and reads the counters with fake_count().
+ * Legend: [I] set before registration; [a] atomic.
  */
 struct fake {
-	struct blkdev disk;
-	u8 *mem;                       /* [I] disk.sectors * FAKE_SECTOR bytes */
-	unsigned ring_size;            /* [I] requests held at once, <= FAKE_RING_MAX */
+	FAKE_CORE_EMBED;
 	bool irq_like;                 /* [I] completes from an IPI, see above */
-	spinlock_t lock;
-	struct blk_req *ring[FAKE_RING_MAX]; /* [lock] accepted, not yet done */
-	unsigned nr;                   /* [lock] */
-	unsigned max_nr;               /* [lock] the most held at once */
 	struct ktimer irq_timer;       /* irq_like: raises the "interrupt" */
-	bool instant;                  /* [a] finish requests inside submit */
-	u64 bad_sector;                /* [a] I/O covering it fails; FAKE_NO_SECTOR */
-	u64 last_dma;                  /* [a] bus address of the last read/write */
-	u64 accepted, eagain, reads, writes, flushes, failed; /* [a] */
-	u64 violations;                /* [a] requests the layer should not send,
-	                                  and commits with nothing to commit */
-	u64 uncommitted, commits;      /* [a] accepted since the last commit; commits */
-	u64 irqs, ipi_errors;          /* [a] irq_like: "interrupts" taken, lost */
+	u64 ipi_errors;                /* [a] irq_like: "interrupts" lost */
 };
 
 enum { FAKE_RTA, FAKE_RTB, FAKE_RTC, FAKE_NR };
 
 /*
- * A polled fake of @sectors sectors (0 makes an empty disk), like rta but
- * with no MBR and not registered: for tests that register disks
- * themselves.  NULL without memory.  Never freed.
+ * A polled fake of @sectors sectors (0 makes an empty disk, at most
+ * FAKE_SECTORS_MAX), like rta but with no MBR and not registered: for
+ * tests that register disks themselves.  NULL without memory or when too
+ * large.  Never freed.
  */
 struct fake *fake_make(u64 sectors);
 /* Write rta's partition table (@full) or rtc's small one into @mem. */
@@ -119,7 +123,13 @@ int blk_fake_setup(void);
 /* A fake's counter (`&f->writes`, ...), read atomically.  Any context. */
 u64 fake_count(const u64 *counter);
 
-/* The storage of @sector of @f: FAKE_SECTOR bytes per sector from there. */
+/* Set an injected error (`&f->bad_sector`, ...) atomically.  Any context. */
+void fake_inject(u64 *field, u64 value);
+/* Turn all of @f's injected errors off.  Any context. */
+void fake_clear_errors(struct fake *f);
+
+/* The storage of @sector of @f: FAKE_SECTOR bytes per sector from there,
+ * to the end of its 512 KiB chunk. */
 u8 *fake_at(struct fake *f, u64 sector);
 
 /* Whether requests wait in @f's ring.  Any context. */

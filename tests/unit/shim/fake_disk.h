@@ -19,19 +19,24 @@
  *   FAKE_DISK_INSTANT  inside submit, before submit returns, as a fast
  *                      device may.
  *
- * Completing moves the data between the storage and the request's bus
- * address (phys_to_virt(), as DMA would), fails any read or write covering
- * `bad_sector` with -EIO, and calls blk_complete() outside the fake's lock.
- * The fake also checks everything the layer hands it (range, size, bus
- * address, read-only, a request it already holds) and counts violations;
- * a well-behaved layer leaves `violations` at 0.
+ * The driver itself (its checks, its ring, moving the data, the injected
+ * errors) is the one the boot tests' fakes use too, tests/unit/
+ * fake_blk_core.h; its members are this struct's first fields.  Completing
+ * moves the data between the storage and the request's bus address
+ * (phys_to_virt(), as DMA would), fails what an injected error covers —
+ * bad_sector (reads and writes), bad_write_sector (writes only), fail_nth
+ * (the n-th request from now) — with -EIO, and calls blk_complete()
+ * outside the fake's lock.  The fake also checks everything the layer
+ * hands it (range, size, bus address, read-only, a request it already
+ * holds) and counts violations; a well-behaved layer leaves `violations`
+ * at 0.
  *
  * A fake is registered for the rest of the run (there is no unregister):
  * fake_disk_new() and fake_disk_register() make boot-lifetime state
  * (shim_forever_begin()), so it is not a leak.
  *
- * Legend: [I] set before registration; [lock] fake->lock; [t] the test may
- * set it between requests.
+ * Legend: [I] set before registration; [t] the test may set it between
+ * requests; the core members' own legend is in fake_blk_core.h.
  */
 #ifndef NOS_FAKE_DISK_H
 #define NOS_FAKE_DISK_H
@@ -39,29 +44,24 @@
 #include "types.h"
 #include "block/blkdev_driver.h"
 #include "kernel/ktimer.h"
-#include "kernel/spinlock.h"
+#include "tests/unit/fake_blk_core.h"
 
-#define FAKE_DISK_RING_MAX 32
-#define FAKE_DISK_NO_SECTOR (~0ULL)
+#define FAKE_DISK_RING_MAX FAKE_CORE_RING_MAX
+#define FAKE_DISK_NO_SECTOR FAKE_CORE_NO_SECTOR
 
 enum fake_disk_mode { FAKE_DISK_POLLED, FAKE_DISK_IRQ, FAKE_DISK_INSTANT };
 
+/*
+ * The core's members come first (disk, mem — all sectors * sector_size
+ * bytes of the "media", in one chunk — ring_size, the ring and max_nr,
+ * which the test may zero, [t] bad_sector, bad_write_sector and fail_nth,
+ * last_dma, and the counters accepted, eagain, reads, writes, flushes,
+ * failed, commits, uncommitted, irqs and violations).
+ */
 struct fake_disk {
-	struct blkdev disk;
-	u8 *mem;                       /* [I] sectors * sector_size bytes, the "media" */
-	unsigned ring_size;            /* [I] 1..FAKE_DISK_RING_MAX */
+	FAKE_CORE_EMBED;
 	enum fake_disk_mode mode;      /* [I] */
-	spinlock_t lock;               /* the driver's queue lock */
-	struct blk_req *ring[FAKE_DISK_RING_MAX]; /* [lock] accepted, not yet done */
-	unsigned nr;                   /* [lock] */
-	unsigned max_nr;               /* [lock] most held at once; the test may zero it */
 	struct ktimer irq_timer;       /* FAKE_DISK_IRQ: raises the "interrupt" */
-	u64 bad_sector;                /* [t] I/O covering it fails; FAKE_DISK_NO_SECTOR */
-	u64 last_dma;                  /* bus address of the last read or write */
-	u64 accepted, eagain, reads, writes, flushes, failed;
-	u64 commits, uncommitted;      /* commit() calls; accepted since the last one */
-	u64 irqs;                      /* interrupts raised */
-	u64 violations;                /* requests a correct layer would not send */
 };
 
 /*
