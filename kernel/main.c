@@ -40,6 +40,7 @@
 #include "mm/addr.h"
 #include "mm/mm.h"
 #include "mm/stack.h"
+#include "net/net.h"
 #include "net/netdev_driver.h"
 
 KPARAM(selftest, "selftest", "", "run the boot tests, then leave QEMU with the result");
@@ -133,7 +134,9 @@ static __noreturn void kmain_late(void)
 	random_init();
 	blk_init();
 	netdev_init();
+	net_init();
 	pci_init();
+	net_start();
 	vfs_init();
 	if (!task_create(selftest ? "selftest" : "shell", selftest ? selftest_task : shell_task,
 			 NULL, 0))

@@ -25,7 +25,17 @@
 #define ICMP_UNREACH_PROTO 2
 #define ICMP_UNREACH_PORT 3
 
-#define ICMP_ERR_RATE 100
+#define ICMP_ERR_RATE 100          /* errors sent per second at most */
+#define ICMP_HLEN 8
+#define ICMP_PINGS_MAX 16           /* icmp_ping() calls waiting at once */
+
+/* The header of the messages we handle: echo's id/seq, an error's unused word. */
+struct icmp_hdr {
+	u8 type, code;
+	u16 csum;                   /* network byte order, as the two below */
+	u16 id, seq;
+} __attribute__((packed));
+_Static_assert(sizeof(struct icmp_hdr) == ICMP_HLEN, "icmp_hdr is 8 bytes");
 
 /*
  * Tell the sender of @orig (a received IPv4 packet: its l3_off is valid)
@@ -39,7 +49,10 @@ void icmp_send_unreach(const struct netbuf *orig, u8 code);
  * Send one echo request to @dst with @id/@seq and @len payload bytes and
  * wait (task context, interruptible) up to @timeout_ns for its reply:
  * 0 with *@rtt_ns set; -ETIMEDOUT; -EHOSTUNREACH (ARP gave up, or an ICMP
- * unreachable came back); -ENETUNREACH; -EINTR.
+ * unreachable came back); -ENETUNREACH; -EINTR; -EMSGSIZE (@len over the
+ * MTU); -EBUSY (ICMP_PINGS_MAX pings already waiting).  The next hop is
+ * resolved first (up to @timeout_ns of it), so an unreachable neighbour is
+ * reported as such after ARP's retries rather than as a timeout.
  */
 int icmp_ping(const struct ip_addr *dst, u16 id, u16 seq, u32 len, u64 timeout_ns, u64 *rtt_ns);
 
@@ -47,6 +60,9 @@ struct icmp_stats {
 	u64 rx[ICMP_TYPES + 1], tx[ICMP_TYPES + 1];  /* by type; the last: other */
 	u64 rx_errors;                               /* short, bad checksum */
 	u64 rate_limited;                            /* errors not sent */
+	u64 echo_unanswered;                         /* requests to a broadcast, or before
+							an address: not answered */
+	u64 replies_matched;                         /* echo replies a ping was waiting for */
 };
 
 void icmp_get_stats(struct icmp_stats *out);

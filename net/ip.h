@@ -20,7 +20,9 @@
  *
  * Output prepends the 20-byte header (no options, DF set, TTL 64, a fresh
  * identification) and hands the packet to ARP for the next hop (or
- * straight to Ethernet broadcast for a broadcast).  Takes ownership.
+ * straight to Ethernet broadcast for a broadcast).  Takes ownership.  A
+ * shared netbuf is copied first (output writes headers into it), so a
+ * caller that keeps a reference (a retransmission queue) may pass it.
  */
 #ifndef NOS_NET_IP_H
 #define NOS_NET_IP_H
@@ -66,15 +68,29 @@ int ip_register_proto(u8 proto, ip_proto_handler fn);
 /* From eth: data at the IP header; takes ownership. */
 void ip_input(struct netbuf *nb);
 
-/* Where a packet to @dst goes: the device, the next hop, our source address. */
+/*
+ * Where a packet to @dst goes: the device, the next hop, our source
+ * address (0.0.0.0 while the device has none), and whether the next hop
+ * is the link's broadcast (limited or the subnet's) or ourselves (one of
+ * our own addresses: the packet is looped back into the device's input).
+ */
 struct ip_route {
 	struct netdev *dev;
 	struct ip_addr nexthop;
 	struct ip_addr src;
+	bool broadcast;
+	bool local;
 };
 
-/* 0, or -ENETUNREACH (no device on that subnet and no gateway). */
+/*
+ * 0, or -ENETUNREACH (no device on that subnet and no gateway; 0.0.0.0,
+ * multicast and 127.0.0.0/8 are never routed).  The longest matching
+ * prefix wins; off-link destinations go to the first device with a gateway.
+ */
 int ip_route(const struct ip_addr *dst, struct ip_route *out);
+
+/* The same, restricted to leaving by @dev (its subnet, else its gateway). */
+int ip_route_dev(struct netdev *dev, const struct ip_addr *dst, struct ip_route *out);
 
 /*
  * Send @nb (data at the transport header, headroom for IP and Ethernet) to
@@ -95,6 +111,21 @@ bool ip_is_local(const struct ip_addr *a);
  * inet_csum_add() over the transport header and payload.
  */
 u32 ip_pseudo_sum(const struct ip_addr *src, const struct ip_addr *dst, u8 proto, u16 len);
+
+/* What the counters of the devices cannot say (atomic, since boot). */
+struct ip_stats {
+	u64 rx_delivered;           /* handed to a protocol */
+	u64 rx_hdr_errors;          /* version, IHL, lengths, checksum */
+	u64 rx_frags;               /* fragments: counted and dropped */
+	u64 rx_not_ours;            /* for another host, or multicast: dropped */
+	u64 rx_martians;            /* impossible source (broadcast, multicast, 127/8) */
+	u64 rx_no_proto;            /* no handler: protocol unreachable */
+	u64 tx_packets;             /* handed to ARP or Ethernet */
+	u64 tx_no_route, tx_too_big, tx_errors;     /* refused */
+	u64 tx_looped;              /* to our own address */
+};
+
+void ip_get_stats(struct ip_stats *out);
 
 void ip_init(void);
 

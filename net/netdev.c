@@ -281,6 +281,16 @@ void netdev_rx(struct netdev *dev, struct netbuf *nb)
 	softirq_raise(SOFTIRQ_NET_RX);
 }
 
+void netdev_rx_error(struct netdev *dev)
+{
+	count(&dev->stats.rx, 0, 0, 0, 1);
+}
+
+void netdev_rx_drop(struct netdev *dev)
+{
+	count(&dev->stats.rx, 0, 0, 1, 0);
+}
+
 void netdev_schedule_poll(struct netdev *dev)
 {
 	__atomic_fetch_or(&dev->poll_state, POLL_SCHEDULED, __ATOMIC_RELEASE);

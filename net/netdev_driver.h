@@ -52,6 +52,10 @@ void netdev_schedule_poll(struct netdev *dev);
 /* The next frame to send, or NULL when the queue is empty; the caller owns it. */
 struct netbuf *netdev_tx_dequeue(struct netdev *dev);
 
+/* A frame the device mangled (counted as an RX error) or had no room for (an RX drop). */
+void netdev_rx_error(struct netdev *dev);
+void netdev_rx_drop(struct netdev *dev);
+
 /* The device is done with a frame (sent when @ok; else counted as a TX error). */
 void netdev_tx_done(struct netdev *dev, struct netbuf *nb, bool ok);
 

@@ -7,6 +7,9 @@
 #   NOS_DISK=FILE   raw image attached as a virtio-blk disk (default
 #                   out/scratch.img, made empty at 64 MiB when missing;
 #                   "none" attaches no disk)
+#   NOS_NET=user    a virtio-net NIC on QEMU user networking (the default):
+#                   the kernel's DHCP (dhcp=auto) gets 10.0.2.15 from QEMU;
+#                   "none" attaches no NIC
 #   QEMU_EXTRA=...  more QEMU arguments (make debug adds "-s -S")
 # A virtio-rng device is always attached.
 set -euo pipefail
@@ -23,6 +26,11 @@ if [ "$disk" != none ]; then
 	[ -e "$disk" ] || { mkdir -p "$(dirname "$disk")" && truncate -s 64M "$disk"; }
 	devices+=(-drive "file=$disk,if=none,id=scratch,format=raw" -device virtio-blk-pci,drive=scratch)
 fi
+case "${NOS_NET:-user}" in
+user) devices+=(-netdev user,id=net0 -device virtio-net-pci,netdev=net0) ;;
+none) ;;
+*) echo "qemu.sh: NOS_NET must be user or none" >&2; exit 2 ;;
+esac
 # shellcheck disable=SC2086
 exec qemu-system-x86_64 "${accel[@]}" -smp "${NOS_SMP:-2}" -m "${NOS_MEM:-512M}" \
 	-cdrom "$iso" -boot d -display none -serial mon:stdio \

@@ -14,6 +14,9 @@
  * is percpu_area[0], whose first field points at itself, so this_cpu() is
  * CPU 0 (tests/unit/shim/shim_test.c sets it up as cpu_init_tables() does).
  *
+ * rdtsc() reads the fake clock (shim_time.c): a 1 GHz TSC, so a round trip
+ * a test simulates comes out to the nanosecond.
+ *
  * cpu_relax() counts: a test that busy-waits a million times is stuck (on
  * the host nothing else runs to end the wait), and panics instead of
  * hanging the run.
@@ -30,6 +33,7 @@
 #define RFLAGS_IF (1ul << 9)
 
 u64 shim_read_gs_qword0(void);
+u64 shim_rdtsc(void);
 u64 shim_read_rflags(void);
 void shim_irq_set(bool on);
 void shim_cpu_relax(void);
@@ -57,6 +61,12 @@ static inline void sti(void)
 static inline void cpu_relax(void)
 {
 	shim_cpu_relax();
+}
+
+/* The TSC ticks once per nanosecond of the fake clock (shim_time.c). */
+static inline u64 rdtsc(void)
+{
+	return shim_rdtsc();
 }
 
 #endif
