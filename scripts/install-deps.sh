@@ -17,6 +17,7 @@ PACKAGES=(
 	python3 python3-pytest            # system tests and benchmarks
 	fdisk                             # sfdisk: partition tables in disk tests
 	gdb                               # make debug / scripts/gdb.sh
+	iproute2 dnsmasq-base iputils-ping nftables  # network rig (tests/system/net_rig.py)
 )
 
 have_everything() {
@@ -26,8 +27,12 @@ have_everything() {
 		command -v "$tool" >/dev/null 2>&1 || return 1
 	done
 	[ -d /usr/lib/grub/i386-pc ] || return 1
-	# sfdisk lives in /usr/sbin, which a normal user's PATH may lack.
-	command -v sfdisk >/dev/null 2>&1 || [ -x /usr/sbin/sfdisk ] || return 1
+	# sfdisk lives in /usr/sbin, which a normal user's PATH may lack; so do
+	# the network rig's ip, dnsmasq and nft.
+	for tool in sfdisk ip dnsmasq nft; do
+		command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || return 1
+	done
+	command -v ping >/dev/null 2>&1 || return 1
 	/usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || return 1
 }
 

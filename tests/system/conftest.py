@@ -34,6 +34,14 @@ Environment
   NOS_NO_BUILD=1        do not run make (use the tree as it is)
   NOS_STRESS_BOOTS=N    run the stress loop of test_stress.py with N boots
                         (NOS_STRESS=N: N per CPU count; NOS_STRESS_JOBS=2)
+  NOS_REQUIRE_ROOT_TESTS=1  a test skipped with a reason that starts "needs
+                        root" fails instead (.ci/run sets it: CI runs as root,
+                        so such a skip there means something is broken)
+
+Network rig
+  net_rig     (function) factory for private networks in a namespace:
+              net_rig(segments=1, ...) -> net_rig.NetRig, closed at teardown
+              (see tests/system/net_rig.py); list it before boot_vm.
 
 Failures
   When a test fails, every VM it used keeps its serial log, and the report
@@ -49,6 +57,7 @@ from pathlib import Path
 import pytest
 
 import nos_harness as nh
+from net_rig import net_rig  # noqa: F401  (the fixture, for every test file)
 
 
 class Build:
@@ -213,13 +222,32 @@ def boot_vm(request, nos_build, iso_cache):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
+    _root_skip_fails(rep)
     if not rep.failed:
         return
+    rigs = getattr(item, "_nos_rigs", [])
+    for rig in rigs:
+        rig.keep_logs = True
+    if rigs:
+        rep.sections.append(("net rig", "\n".join(r.describe() for r in rigs)))
     vms = getattr(item, "_nos_vms", [])
     for vm in vms:
         vm.keep_log = True
     if vms:
         rep.sections.append(("nos serial logs", _describe_logs(vms)))
+
+
+def _root_skip_fails(rep):
+    """With NOS_REQUIRE_ROOT_TESTS=1, a "needs root" skip is a failure."""
+    if not rep.skipped or os.environ.get("NOS_REQUIRE_ROOT_TESTS") != "1":
+        return
+    longrepr = rep.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    reason = reason.removeprefix("Skipped: ")
+    if reason.startswith("needs root"):
+        rep.outcome = "failed"
+        rep.longrepr = (f"NOS_REQUIRE_ROOT_TESTS=1, but the test was skipped: "
+                        f"{reason}")
 
 
 def _describe_logs(vms):

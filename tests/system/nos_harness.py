@@ -17,6 +17,9 @@ it controls every option:
     -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
 `extra_args` are appended as they are (e.g. `-machine q35`, `-rtc base=...`).
+`wrap` is put in front of the whole command, e.g. `ip netns exec NS` to run
+QEMU inside a network namespace (tests/system/net_rig.py); the wrapper must
+exec QEMU, so that the PID the harness holds and signals is QEMU's.
 With `qmp=True` QEMU also gets `-qmp unix:...,server=on,wait=off` and
 `vm.qmp(command, **arguments)` talks to it (see `Qmp`): for what only the
 machine can do, such as pressing a key on the PS/2 keyboard.
@@ -437,7 +440,7 @@ class NosVM:
     live = set()  # every VM not yet closed (atexit and pytest hooks use it)
 
     def __init__(self, iso, *, smp=None, mem=None, accel=None, name="nos",
-                 log_dir=None, extra_args=(), qmp=False,
+                 log_dir=None, extra_args=(), qmp=False, wrap=(),
                  boot_timeout=BOOT_TIMEOUT, cmd_timeout=CMD_TIMEOUT):
         self.iso = Path(iso)
         self.smp = smp or int(os.environ.get("NOS_SMP", "2"))
@@ -446,6 +449,7 @@ class NosVM:
         self.name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:80]
         self.log_dir = Path(log_dir or DEFAULT_LOG_DIR)
         self.extra_args = list(extra_args)
+        self.wrap = list(wrap)       # command prefix, e.g. ip netns exec NS
         self.qmp_enabled = qmp
         self._qmp = None
         self.boot_timeout = boot_timeout * timeout_scale()
@@ -538,7 +542,8 @@ class NosVM:
         with open(self._tmp / "qemu.out", "wb") as qemu_out:
             self.t_spawn = time.monotonic()
             self.proc = subprocess.Popen(
-                self.command_line(serial_path), stdin=subprocess.DEVNULL,
+                [*self.wrap, *self.command_line(serial_path)],
+                stdin=subprocess.DEVNULL,
                 stdout=qemu_out, stderr=subprocess.STDOUT,
                 preexec_fn=_die_with_parent)
         self._sock = self._connect(serial_path)
