@@ -339,7 +339,7 @@ static int cmd_ping(struct sh *sh, int argc, char **argv)
 	struct ping_tally t = { 0 };
 	struct ip_addr dst;
 	char a[IP_STR_MAX];
-	u64 count = PING_COUNT_DEFAULT;
+	u64 count = PING_COUNT_DEFAULT, interval_ms = PING_INTERVAL_NS / 1000000;
 	u16 id = (u16)random_u32();
 	int rc = 0;
 
@@ -347,6 +347,8 @@ static int cmd_ping(struct sh *sh, int argc, char **argv)
 	if (rc)
 		return rc == -EINVAL ? -EPERM : rc;
 	if (argc > 2 && (rc = sh_parse_uint(sh, argv[2], "count", 1, PING_COUNT_MAX, &count)))
+		return rc;
+	if (argc > 3 && (rc = sh_parse_uint(sh, argv[3], "interval", 0, 60000, &interval_ms)))
 		return rc;
 	if (strcmp(argv[1], ip_format(&dst, a)))
 		sh_printf(sh, "PING %s (%s): %u data bytes\n", argv[1], a, PING_DATA);
@@ -360,8 +362,8 @@ static int cmd_ping(struct sh *sh, int argc, char **argv)
 			break;
 		rc = 0;
 		spent = time_ns() - start;
-		if (seq < count && spent < PING_INTERVAL_NS &&
-		    (rc = sched_sleep_interruptible(PING_INTERVAL_NS - spent)))
+		if (seq < count && spent < interval_ms * 1000000 &&
+		    (rc = sched_sleep_interruptible(interval_ms * 1000000 - spent)))
 			break;
 	}
 	ping_summary(sh, &t);
@@ -369,9 +371,10 @@ static int cmd_ping(struct sh *sh, int argc, char **argv)
 		return rc == -EINTR ? rc : sh_output_error(sh);
 	return t.received ? 0 : -EHOSTUNREACH;
 }
-SHELL_CMD("ping", "<ip|name> [count]",
-	  "ICMP echo: RTT of each reply, then loss and min/avg/max (default 4; Ctrl-C stops)",
-	  1, 2, cmd_ping);
+SHELL_CMD("ping", "<ip|name> [count] [interval ms]",
+	  "ICMP echo: RTT of each reply, then loss and min/avg/max (default 4, 1000 ms apart; "
+	  "Ctrl-C stops)",
+	  1, 3, cmd_ping);
 
 /* ------------------------------------------------------------- ifconfig */
 

@@ -40,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -306,6 +307,106 @@ def bench_fs(ctx):
                      f"nanofs {op} MiB/s as a share of diskbench vda's in the same VM "
                      f"(goal: 80 % or more)") for op in ("write", "read")]
     return nano + ratios + ram
+
+
+SLIRP_ARGS = ["-netdev", "user,id=n0,restrict=on", "-device", "virtio-net-pci,netdev=n0"]
+GUEST_PING_RE = re.compile(r"seq=\d+ time=(\d+\.\d+) ms")
+FLOOD_RE = re.compile(r"(\d+) packets transmitted, (\d+) received.*time (\d+)ms")
+NET_PINGS = 200
+NET_FLOOD = 5000
+NET_DATAGRAMS = 20000
+SINK_PORT = 9999
+SINK_RE = re.compile(r"udpsink: port \d+: (\d+) datagrams")
+
+
+def rtt_figures(name, rtts_us, what):
+    """min, median and p99 of round trips in microseconds."""
+    if not rtts_us:
+        raise nh.NosError(f"{name}: no round trips to report")
+    ordered = sorted(rtts_us)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return [Figure(f"{name}_min_us", ordered[0], "us", f"{what}: fastest"),
+            Figure(f"{name}_median_us", statistics.median(ordered), "us", f"{what}: median"),
+            Figure(f"{name}_p99_us", p99, "us", f"{what}: 99th percentile")]
+
+
+def slirp_figures(ctx):
+    """Guest -> host (10.0.2.2, slirp) round trips, pinging back to back."""
+    with ctx.vm(cmdline="dhcp=off", extra_args=SLIRP_ARGS) as vm:
+        vm.wait_boot()
+        vm.run("ifconfig eth0 10.0.2.15/24 10.0.2.2")
+        vm.run("ping 10.0.2.2 3 0", timeout=60)          # ARP resolved first
+        out = vm.run(f"ping 10.0.2.2 {NET_PINGS} 0", timeout=300)
+    rtts = [float(t) * 1000 for t in GUEST_PING_RE.findall(out)]
+    return rtt_figures("net.ping_guest_to_slirp", rtts,
+                       f"`ping 10.0.2.2 {NET_PINGS} 0` in the guest (TSC, guest clock)")
+
+
+def sink_count(vm):
+    m = SINK_RE.search(vm.run("_udpsink"))
+    if not m:
+        raise nh.NosError("_udpsink output not understood")
+    return int(m.group(1))
+
+
+def udp_rate(rig, vm, ip):
+    """Datagrams the guest counts per second while the host sends as fast as
+    it can: the count over the time until it stops rising."""
+    vm.run(f"_udpsink {SINK_PORT}")
+    tx = rig.udp_sender()
+    t0 = time.monotonic()
+    for i in range(NET_DATAGRAMS):
+        tx.sendto(b"%08d" % i + b"x" * 56, (ip, SINK_PORT))
+    last, t_last = -1, t0
+    while True:
+        n = sink_count(vm)
+        if n == last:
+            break
+        last, t_last = n, time.monotonic()
+        time.sleep(0.2)
+    tx.close()
+    vm.run("_udpsink off")
+    return last / max(t_last - t0, 1e-3), NET_DATAGRAMS - last
+
+
+def rig_figures(ctx):
+    """Host -> guest round trips, a Linux flood, and UDP into the guest, on
+    a network namespace of the benchmark's own (root only)."""
+    import net_rig
+    if net_rig.rig_unavailable():
+        print(f"  net: no namespace rig ({net_rig.rig_unavailable()}); "
+              "host-to-guest figures skipped", file=sys.stderr)
+        return []
+    with net_rig.NetRig() as rig:
+        with ctx.vm(cmdline="dhcp=auto", wrap=rig.wrap, extra_args=rig.qemu_args()) as vm:
+            vm.wait_boot()
+            ip = rig.seg.wait_lease(rig.seg.mac())
+            rig.ping(ip, count=5, interval=0.05)
+            pings = rig.ping(ip, count=NET_PINGS, interval=0.005)
+            flood = rig.exec(["ping", "-n", "-q", "-f", "-c", str(NET_FLOOD), "-W", "1", ip],
+                             timeout=300, check=False).stdout
+            rate, lost = udp_rate(rig, vm, ip)
+    m = FLOOD_RE.search(flood)
+    if not m:
+        raise nh.NosError(f"ping -f output not understood:\n{flood}")
+    figures = rtt_figures("net.ping_host_to_guest", [r * 1000 for r in pings.rtts],
+                          f"Linux `ping -i 0.005` of the guest from a namespace (host clock)")
+    figures += [
+        Figure("net.echo_replies_per_s", int(m.group(2)) / max(int(m.group(3)) / 1000, 1e-3),
+               "1/s", f"echo replies per second to Linux `ping -f -c {NET_FLOOD}`"),
+        Figure("net.flood_loss_pct", 100.0 * (int(m.group(1)) - int(m.group(2)))
+               / max(int(m.group(1)), 1), "%", "requests of that flood left unanswered"),
+        Figure("net.udp_rx_per_s", rate, "1/s",
+               f"datagrams counted per second by the guest, {NET_DATAGRAMS} sent back to back"),
+        Figure("net.udp_rx_lost", lost, "datagrams", "of those, never counted (queues full)"),
+    ]
+    return figures
+
+
+@benchmark
+def bench_net(ctx):
+    """Ping round trips both ways, an ICMP flood and UDP into the guest."""
+    return slirp_figures(ctx) + rig_figures(ctx)
 
 
 def ms(seconds):

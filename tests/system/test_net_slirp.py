@@ -102,6 +102,13 @@ def test_unreachable_neighbour_is_reported_within_seconds(vm):
     assert NOBODY not in vm.run("arp")
 
 
+def test_ping_with_an_interval_of_its_own(vm):
+    """`ping IP COUNT 0`: back to back, each request after the last reply."""
+    out = vm.run(f"ping {HOST} 20 0", timeout=60)
+    assert [int(m.group(1)) for m in REPLY_RE.finditer(out)] == list(range(1, 21)), out
+    assert summary(out).group(1, 2, 3) == ("20", "20", "0"), out
+
+
 def test_ctrl_c_stops_ping_and_prints_the_summary(vm):
     vm.send(f"ping {HOST} 1000\r")
     vm.wait_for(r"seq=2 time=", timeout=30)
@@ -123,6 +130,7 @@ def test_ctrl_c_stops_ping_and_prints_the_summary(vm):
     # dhcp=off: no DNS server, so the name is refused without a packet sent
     ("ping host.example", "'host.example': no DNS server configured"),
     ("ping 10.0.2.2 0", "count must be"),
+    ("ping 10.0.2.2 2 60001", "interval must be"),
 ])
 def test_mistakes_are_one_line_errors(vm, cmd, expect):
     out = vm.run(cmd)
