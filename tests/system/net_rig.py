@@ -337,15 +337,21 @@ class Netns:
         """Linux ping of @ip from the namespace; PingResult.
 
         @interval below 0.2 s needs root (the rig has it); @wait is ping's
-        -W (how long the last reply is awaited), @deadline its -w.
+        -W (how long the last reply is awaited), @deadline its -w.  Without
+        a deadline, iputils stops waiting about one interval after its last
+        request, so a reply that a busy host delays a little counts as lost:
+        the default deadline is generous instead (ping still ends as soon as
+        every reply is in).
         """
+        if deadline is None:
+            deadline = int(count * max(interval, 0.002) * 3) + wait + 2
         argv = ["ping", "-n", "-c", str(count), "-i", str(interval),
                 "-W", str(wait)]
         if size is not None:
             argv += ["-s", str(size)]
         if deadline is not None:
             argv += ["-w", str(deadline)]
-        limit = deadline or count * max(interval, 0.002) * 2 + wait + 20
+        limit = deadline + 10
         out = self.exec([*argv, ip], timeout=limit, check=False).stdout
         return PingResult.parse(out)
 
