@@ -173,7 +173,10 @@ def test_diskbench_is_interrupted_and_releases_the_disk(boot_vm, big_disk):
     vm = boot_vm(smp=2, extra_args=big_disk)
     out = interrupt(vm, "diskbench vda 1024", started=r"diskbench vda: 1024 MiB.*\r\n",
                     settle=1.0)
-    assert "write:" not in out and "verify" not in out, out
+    # Ctrl-C lands in the write pass or, on a busy host, the read pass:
+    # either way the run stops between batches, before the verification.
+    assert out.endswith("diskbench: interrupted\n"), out
+    assert "verify" not in out and "read:" not in out, out
     assert "failed" not in out, out
     # Not claimed any more, and its buffers and slots are whole: a short
     # run works and verifies.
