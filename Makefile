@@ -129,9 +129,18 @@ out/k/out/%.asm.o: out/%.asm
 	$(Q)$(NASM) $(NASMFLAGS) $< -o $@
 
 # ------------------------------------------------------------------ ISO ----
-$(ISO): $(KERNEL) build/grub.cfg scripts/mkiso.sh
+# nos.iso's kernel command line (what `make run` boots): the UDP shell on
+# port 9000, which scripts/qemu.sh forwards from the host's 127.0.0.1.  The
+# system tests build their own ISOs for other command lines.  The value is
+# remembered in out/iso-cmdline, so changing it remakes the ISO.
+ISO_CMDLINE ?= udpshell=9000
+ISO_CMDLINE_FILE := out/iso-cmdline
+$(shell mkdir -p out && { echo '$(ISO_CMDLINE)' | cmp -s - $(ISO_CMDLINE_FILE) \
+	|| echo '$(ISO_CMDLINE)' > $(ISO_CMDLINE_FILE); })
+
+$(ISO): $(KERNEL) build/grub.cfg scripts/mkiso.sh $(ISO_CMDLINE_FILE)
 	@$(if $(Q),echo "  ISO     $@")
-	$(Q)scripts/mkiso.sh $(KERNEL) $@ ""
+	$(Q)scripts/mkiso.sh $(KERNEL) $@ "$(ISO_CMDLINE)"
 
 iso: $(ISO)
 

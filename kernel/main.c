@@ -37,6 +37,7 @@
 #include "kernel/softirq.h"
 #include "kernel/time.h"
 #include "kernel/x86.h"
+#include "lib/string.h"
 #include "mm/addr.h"
 #include "mm/mm.h"
 #include "mm/stack.h"
@@ -63,9 +64,48 @@ static void unmap_identity(void)
 	write_cr3(read_cr3());
 }
 
+/*
+ * @cmdline with the value of every parameter whose name ends in "key"
+ * (udpshell.key=...) replaced by "(hidden)": the log is readable by anyone
+ * at the console or the remote shell, a secret must not be in it.
+ */
+static const char *cmdline_for_log(const char *cmdline)
+{
+	static char out[PARAM_CMDLINE_MAX + 64];
+	size_t o = 0;
+
+	for (const char *p = cmdline; *p && o + 16 < sizeof(out);) {
+		const char *eq = NULL, *end = p;
+
+		while (*end && *end != ' ') {
+			if (*end == '=' && !eq)
+				eq = end;
+			end++;
+		}
+		if (eq && eq - p >= 3 && !memcmp(eq - 3, "key", 3)) {
+			size_t n = MIN((size_t)(eq + 1 - p), sizeof(out) - o - 16);
+
+			memcpy(out + o, p, n);
+			o += n;
+			memcpy(out + o, "(hidden)", 8);
+			o += 8;
+		} else {
+			size_t n = MIN((size_t)(end - p), sizeof(out) - o - 16);
+
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		for (p = end; *p == ' ' && o + 16 < sizeof(out); p++)
+			out[o++] = ' ';
+	}
+	out[o] = 0;
+	return out;
+}
+
 static void boot_report(void)
 {
-	pr_info("boot: loader '%s', command line '%s'", boot_info.loader, boot_info.cmdline);
+	pr_info("boot: loader '%s', command line '%s'", boot_info.loader,
+		cmdline_for_log(boot_info.cmdline));
 	pr_info("boot: %u memory map entries, ACPI RSDP %s, %u unknown boot tags",
 		boot_info.mmap_count, boot_info.rsdp_len == 36 ? "2.0+" :
 		boot_info.rsdp_len ? "1.0" : "absent", boot_info.unknown_tags);

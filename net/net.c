@@ -17,6 +17,7 @@
 #include "net/ip.h"
 #include "net/net_priv.h"
 #include "net/udp.h"
+#include "net/udpshell.h"
 #include "errno.h"
 #include "kernel/params.h"
 #include "kernel/printk.h"
@@ -36,7 +37,7 @@ void net_start(void)
 {
 	pr_info("net: %u device%s", netdev_count(), netdev_count() == 1 ? "" : "s");
 	/*
-	 * ---- kernel parameters: ip=, dhcp=, dns= ----
+	 * ---- kernel parameters: ip=, dhcp=, dns=, udpshell=, udpshell.key= ----
 	 * Applied here, to the devices just registered.  A static `ip=` goes
 	 * through net_parse_static(); it wins over DHCP on the device it
 	 * configures.  The parameters are read only in the kernel (the host
@@ -45,6 +46,7 @@ void net_start(void)
 #ifdef NOS_KERNEL
 	dns_set_enabled(!param_is("dns", "off"));
 	dhcp_boot(param_get("ip"), param_get("dhcp"));
+	udpshell_boot(param_get("udpshell"), param_get("udpshell.key"));
 #endif
 }
 

@@ -36,6 +36,7 @@ import os
 import platform
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -407,6 +408,65 @@ def rig_figures(ctx):
 def bench_net(ctx):
     """Ping round trips both ways, an ICMP flood and UDP into the guest."""
     return slirp_figures(ctx) + rig_figures(ctx)
+
+
+UDPSH_ROUND_TRIPS = 100
+UDPSH_BIG_PIECES = 103        # x 1000 bytes appended: a little over 100 KiB
+UDPSH_BOOT = "dhcp=off ip=10.0.2.15/24,10.0.2.2 udpshell=9000"
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@benchmark
+def bench_udpshell(ctx):
+    """Round trips of `uptime` through scripts/udpsh.py's client, and the
+    time to receive a 100 KiB `cat`, over slirp with a host UDP forward."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import udpsh
+    port = free_udp_port()
+    # Not restrict=on: slirp would drop the guest's replies (any UDP from a
+    # restricted guest, forwarded or not).
+    fwd = ["-netdev", f"user,id=n0,hostfwd=udp:127.0.0.1:{port}-:9000",
+           "-device", "virtio-net-pci,netdev=n0"]
+    with ctx.vm(cmdline=UDPSH_BOOT, extra_args=fwd) as vm:
+        vm.wait_boot()
+        vm.run("write /big " + "b" * 1000)
+        for _ in range(UDPSH_BIG_PIECES - 1):
+            vm.run("append /big " + "b" * 1000)
+        with udpsh.Client("127.0.0.1", port, timeout=30) as c:
+            for _ in range(5):                         # ARP, sessions, caches
+                c.run("uptime")
+            rtts, odd = [], []
+            for _ in range(UDPSH_ROUND_TRIPS):
+                t0 = time.perf_counter()
+                out = c.run("uptime")
+                rtts.append(time.perf_counter() - t0)
+                if not out.startswith(b"up "):
+                    odd.append(out)
+            t0 = time.perf_counter()
+            n = len(c.run("cat /big"))
+            big = time.perf_counter() - t0
+            retx = c.stats["retransmitted"]
+    if n != UDPSH_BIG_PIECES * 1000 + 1:
+        raise nh.NosError(f"udpshell: cat /big returned {n} bytes")
+    if odd:   # e.g. "busy": no command ran, so no round trip to report
+        raise nh.NosError(f"udpshell: {len(odd)} of {UDPSH_ROUND_TRIPS} `uptime` replies "
+                          f"were not uptime's output, e.g. {odd[0]!r}")
+    ordered = sorted(rtts)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    what = f"`uptime` through udpsh.Client, {UDPSH_ROUND_TRIPS} in a row (host clock)"
+    return [
+        Figure("udpsh.rtt_median_ms", ms(statistics.median(ordered)), "ms", f"{what}: median"),
+        Figure("udpsh.rtt_p99_ms", ms(p99), "ms", f"{what}: 99th percentile"),
+        Figure("udpsh.cat_100k_ms", ms(big), "ms",
+               f"`cat` of a {n // 1024} KiB file: request -> last chunk (host clock)"),
+        Figure("udpsh.retransmissions", retx, "requests",
+               "requests the client had to send again during the benchmark"),
+    ]
 
 
 def ms(seconds):

@@ -8,8 +8,11 @@
 #                   out/scratch.img, made empty at 64 MiB when missing;
 #                   "none" attaches no disk)
 #   NOS_NET=user    a virtio-net NIC on QEMU user networking (the default):
-#                   the kernel's DHCP (dhcp=auto) gets 10.0.2.15 from QEMU;
-#                   "none" attaches no NIC
+#                   the kernel's DHCP (dhcp=auto) gets 10.0.2.15 from QEMU,
+#                   and UDP to the host's 127.0.0.1:NOS_UDPSH_PORT (default
+#                   9000) is forwarded to the guest's port 9000, where the
+#                   ISO's udpshell=9000 runs the UDP shell (scripts/udpsh.py
+#                   127.0.0.1 9000); "none" attaches no NIC
 #   QEMU_EXTRA=...  more QEMU arguments (make debug adds "-s -S")
 # A virtio-rng device is always attached.
 set -euo pipefail
@@ -27,7 +30,8 @@ if [ "$disk" != none ]; then
 	devices+=(-drive "file=$disk,if=none,id=scratch,format=raw" -device virtio-blk-pci,drive=scratch)
 fi
 case "${NOS_NET:-user}" in
-user) devices+=(-netdev user,id=net0 -device virtio-net-pci,netdev=net0) ;;
+user) devices+=(-netdev "user,id=net0,hostfwd=udp:127.0.0.1:${NOS_UDPSH_PORT:-9000}-:9000"
+	-device virtio-net-pci,netdev=net0) ;;
 none) ;;
 *) echo "qemu.sh: NOS_NET must be user or none" >&2; exit 2 ;;
 esac

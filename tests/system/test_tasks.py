@@ -51,9 +51,11 @@ FRAME_RE = re.compile(
     r"^  #(\d+) 0x([0-9a-f]{16})(?: (\S+?)\+0x([0-9a-f]+)/0x([0-9a-f]+))?$")
 BT_HEAD_RE = re.compile(r"^task (\d+)( \(running\))?:$")
 
-# Kernel services with a task of their own (one each), besides the per-CPU
-# idle and SoftIrq tasks and the shell: the CSPRNG's reseeder.
-SERVICE_TASKS = {"random", "nanofs-sync"}  # the CSPRNG reseeder, nanofs's periodic sync
+# Kernel services with tasks of their own, besides the per-CPU idle and
+# SoftIrq tasks and the shell: the CSPRNG's reseeder, nanofs's periodic sync,
+# the UDP shell's runners and resender (the default ISO starts udpshell=9000).
+SERVICE_TASKS = {"random", "nanofs-sync", "udpsh/0", "udpsh/1", "udpsh/2", "udpsh/3",
+                 "udpsh-resend"}
 
 SCHEDBENCH_RES = {
     "switch": re.compile(r"^context switch: (\d+) ns \((.+)\)$"),
