@@ -396,7 +396,7 @@ class Qmp:
         line, self._buf = self._buf.split(b"\n", 1)
         return json.loads(line)
 
-    def command(self, name, **arguments):
+    def command(self, name, /, **arguments):
         msg = {"execute": name}
         if arguments:
             msg["arguments"] = arguments
@@ -508,8 +508,9 @@ class NosVM:
         path = Path(serial_path).parent / "qmp.sock"
         return ["-qmp", f"unix:{path},server=on,wait=off"]
 
-    def qmp(self, command, **arguments):
-        """Run QMP @command (the VM must have been made with qmp=True)."""
+    def qmp(self, command, /, **arguments):
+        """Run QMP @command (the VM must have been made with qmp=True); the
+        arguments may be named anything, `name` included (set_link takes one)."""
         if not self.qmp_enabled:
             raise NosError("this VM was started without qmp=True")
         if self._qmp is None:
