@@ -4,6 +4,7 @@
 #include "net/inet.h"
 #include "errno.h"
 #include "lib/format.h"
+#include "lib/parse.h"
 #include "lib/string.h"
 
 const struct mac_addr mac_broadcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
@@ -29,40 +30,11 @@ int ip_v4_prefix(u32 mask)
 	return ip_v4_mask((unsigned)n) == mask ? n : -1;
 }
 
-/* One decimal part 0..255 of a dotted quad; advances *@s past it. */
-static int parse_octet(const char **s, u32 *out)
-{
-	u32 v = 0;
-	int digits = 0;
-
-	while (**s >= '0' && **s <= '9') {
-		v = v * 10 + (u32)(**s - '0');
-		(*s)++;
-		if (++digits > 3 || v > 255)
-			return -EINVAL;
-	}
-	if (!digits)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 int ip_parse(const char *s, struct ip_addr *out)
 {
-	u32 addr = 0;
+	u32 addr;
 
-	if (!s)
-		return -EINVAL;
-	for (int i = 0; i < 4; i++) {
-		u32 part;
-
-		if (parse_octet(&s, &part))
-			return -EINVAL;
-		addr = addr << 8 | part;
-		if (i < 3 && *s++ != '.')
-			return -EINVAL;
-	}
-	if (*s)
+	if (!s || parse_ipv4(s, &addr))
 		return -EINVAL;
 	*out = ip_v4(addr);
 	return 0;
@@ -85,34 +57,11 @@ char *mac_format(const struct mac_addr *m, char *buf)
 	return buf;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int mac_parse(const char *s, struct mac_addr *out)
 {
 	struct mac_addr m;
 
-	if (!s)
-		return -EINVAL;
-	for (int i = 0; i < MAC_LEN; i++) {
-		int hi = hex_digit(s[0]), lo = hi < 0 ? -1 : hex_digit(s[1]);
-
-		if (lo < 0)
-			return -EINVAL;
-		m.b[i] = (u8)(hi << 4 | lo);
-		s += 2;
-		if (i < MAC_LEN - 1 && *s++ != ':')
-			return -EINVAL;
-	}
-	if (*s)
+	if (!s || parse_mac(s, m.b))
 		return -EINVAL;
 	*out = m;
 	return 0;

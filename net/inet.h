@@ -65,8 +65,9 @@ static inline u32 ip_v4_mask(unsigned prefix)
 int ip_v4_prefix(u32 mask);
 
 /*
- * Parse dotted-quad IPv4 ("10.0.2.15": four decimal parts 0..255, no
- * leading '+', no empty part, nothing after) into @out: 0 or -EINVAL.
+ * Parse dotted-quad IPv4 ("10.0.2.15") into @out: 0 or -EINVAL.  The
+ * syntax is lib/parse.h's parse_ipv4(): four decimal parts 0..255, no
+ * leading zero, sign, empty part or anything after.
  */
 int ip_parse(const char *s, struct ip_addr *out);
 
@@ -89,7 +90,7 @@ static inline bool mac_is_multicast(const struct mac_addr *m)
 /* "52:54:00:12:34:56" (lower-case hex) into @buf (MAC_STR_MAX); returns @buf. */
 char *mac_format(const struct mac_addr *m, char *buf);
 
-/* Parse "52:54:00:12:34:56" (either case): 0 or -EINVAL. */
+/* Parse "52:54:00:12:34:56" or "52-54-00-12-34-56" (either case; parse_mac()): 0 or -EINVAL. */
 int mac_parse(const char *s, struct mac_addr *out);
 
 /*

@@ -20,7 +20,7 @@ KTEST(inet, ip_parse_accepts_dotted_quads)
 	KT_EXPECT_EQ(a.v4, 0xffffffffu);
 	KT_ASSERT_EQ(ip_parse("0.0.0.0", &a), 0);
 	KT_EXPECT_STREQ(ip_format(&a, buf), "0.0.0.0");
-	KT_ASSERT_EQ(ip_parse("001.002.003.004", &a), 0);
+	KT_ASSERT_EQ(ip_parse("1.2.3.4", &a), 0);
 	KT_EXPECT_EQ(a.v4, 0x01020304u);
 }
 
@@ -29,7 +29,7 @@ KTEST(inet, ip_parse_refuses_everything_else)
 	static const char *const bad[] = {
 		"", "1", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.256", "1..2.3", ".1.2.3",
 		"1.2.3.", "1.2.3.4 ", " 1.2.3.4", "+1.2.3.4", "-1.2.3.4", "1.2.3.4/24",
-		"0001.2.3.4", "a.b.c.d", "1.2.3.4x", "99999999999.1.1.1",
+		"0001.2.3.4", "010.0.0.1", "1.2.3.04", "a.b.c.d", "1.2.3.4x", "99999999999.1.1.1",
 	};
 	struct ip_addr a = ip_v4(7);
 
@@ -76,7 +76,9 @@ KTEST(inet, mac_parse_and_format)
 	KT_EXPECT(mac_eq(&mac_broadcast, &mac_broadcast) && !mac_eq(&m, &mac_zero));
 	KT_EXPECT_EQ(mac_parse("52:54:00:ab:cd", &m), -EINVAL);
 	KT_EXPECT_EQ(mac_parse("52:54:00:ab:cd:0f:", &m), -EINVAL);
-	KT_EXPECT_EQ(mac_parse("52-54-00-ab-cd-0f", &m), -EINVAL);
+	KT_ASSERT_EQ(mac_parse("52-54-00-AB-cd-0f", &m), 0);    /* the other separator */
+	KT_EXPECT_STREQ(mac_format(&m, buf), "52:54:00:ab:cd:0f");
+	KT_EXPECT_EQ(mac_parse("52-54:00-ab-cd-0f", &m), -EINVAL); /* mixed */
 	KT_EXPECT_EQ(mac_parse("5:54:00:ab:cd:0f", &m), -EINVAL);
 	KT_EXPECT_EQ(mac_parse("52:54:00:ab:cd:0g", &m), -EINVAL);
 }
