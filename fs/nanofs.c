@@ -45,6 +45,14 @@ const char *nanofs_super_check(const struct nanofs_super *sb, u64 dev_blocks)
 	return NULL;
 }
 
+bool nanofs_super_labelled(const void *block0, u64 dev_blocks, const char *label)
+{
+	const struct nanofs_super *sb = block0;
+
+	return !nanofs_super_check(sb, dev_blocks) && memchr(sb->label, '\0', sizeof(sb->label)) &&
+	       strcmp(sb->label, label) == 0;
+}
+
 /* ---------------------------------------------------------------- format */
 
 /* Set bits @lo..@hi-1 of @map: whole bytes at once, the edges bit by bit. */

@@ -94,6 +94,13 @@ struct nanofs_statfs {
 struct nanofs;
 
 /*
+ * Whether @block0, the first NANOFS_BLOCK bytes of a device of @dev_blocks
+ * blocks, is a sound nanofs superblock whose label is @label (what finding
+ * a volume by its label needs, without mounting it).
+ */
+bool nanofs_super_labelled(const void *block0, u64 dev_blocks, const char *label);
+
+/*
  * Write an empty nanofs over all of @dev (up to NANOFS_MAX_BLOCKS blocks).
  * Returns 0, -EINVAL (device smaller than 1 MiB: logged), -EROFS, -EIO,
  * -ENOMEM.  Never writes past @dev->blocks.

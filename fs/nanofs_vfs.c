@@ -369,6 +369,41 @@ static int nv_statfs(struct mount *mnt, struct vfs_statfs *st)
 	return 0;
 }
 
+/* Whether @bd holds a nanofs volume labelled @label (@buf: a block). */
+static bool nv_labelled(struct blkdev *bd, const char *label, u8 *buf)
+{
+	u32 ss = blkdev_sector_size(bd);
+	u64 blocks = blkdev_bytes(bd) / NANOFS_BLOCK;
+
+	if (ss == 0 || ss > NANOFS_BLOCK || blocks == 0 ||
+	    blk_read(bd, 0, NANOFS_BLOCK / ss, buf))
+		return false;
+	return nanofs_super_labelled(buf, blocks, label);
+}
+
+static int nv_find_label(const char *label, char *dev, size_t cap)
+{
+	u8 *buf = kmalloc(NANOFS_BLOCK);
+	struct blkdev *bd;
+	int rc = -ENXIO;
+
+	if (!buf)
+		return -ENOMEM;
+	for (bd = blkdev_next(NULL); bd; bd = blkdev_next(bd)) {
+		if (!nv_labelled(bd, label, buf))
+			continue;
+		if (rc == 0) {
+			pr_err("nanofs: both %s and %s are labelled '%s'", dev, blkdev_name(bd), label);
+			rc = -EEXIST;
+			break;
+		}
+		strlcpy(dev, blkdev_name(bd), cap);
+		rc = 0;
+	}
+	kfree(buf);
+	return rc;
+}
+
 static const struct fs_ops nv_fs_ops = {
 	.vnode_ops = &nv_vnode_ops,
 	.needs_device = true,
@@ -376,6 +411,7 @@ static const struct fs_ops nv_fs_ops = {
 	.unmount = nv_unmount,
 	.sync = nv_sync,
 	.statfs = nv_statfs,
+	.find_label = nv_find_label,
 };
 
 /* Commit every mounted read-write volume, forever, every SYNC_PERIOD_NS. */

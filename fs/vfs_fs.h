@@ -129,6 +129,14 @@ struct fs_ops {
 	/* Make everything done so far durable. */
 	int (*sync)(struct mount *mnt);
 	int (*statfs)(struct mount *mnt, struct vfs_statfs *st);
+	/*
+	 * Optional, for `LABEL=<label>` in place of a device name: put the
+	 * name of the one device holding a volume of this type labelled
+	 * @label in @dev (@cap bytes).  0, -ENXIO (no such volume), -EEXIST
+	 * (more than one: logged, naming two of them).  Reads devices that
+	 * may belong to anyone, and changes nothing.
+	 */
+	int (*find_label)(const char *label, char *dev, size_t cap);
 };
 
 /*

@@ -241,11 +241,39 @@ static int mount_attach(struct mount *m, const char *canon)
 	return 0;
 }
 
+#define LABEL_PREFIX "LABEL="
+
+/*
+ * A device given as LABEL=<label> is the one whose volume of type @t has
+ * that label: replace *@device by its name (in @buf, VFS_DEVICE_MAX
+ * bytes).  Any other name is left alone.  0, -EINVAL (the type cannot
+ * find labels), -ENXIO, -EEXIST.
+ */
+static int resolve_label(const struct fs_type *t, const char **device, char *buf)
+{
+	const char *label = *device + strlen(LABEL_PREFIX);
+	int rc;
+
+	if (strncmp(*device, LABEL_PREFIX, strlen(LABEL_PREFIX)) != 0)
+		return 0;
+	if (!t->ops->find_label || !*label)
+		return -EINVAL;
+	rc = t->ops->find_label(label, buf, VFS_DEVICE_MAX);
+	if (rc == 0) {
+		pr_info("vfs: %s is %s", *device, buf);
+		*device = buf;
+	} else if (rc == -ENXIO) {
+		pr_err("vfs: no %s volume is labelled '%s'", t->name, label);
+	}
+	return rc;
+}
+
 int vfs_mount(const char *type, const char *device, const char *path, unsigned flags)
 {
 	const struct fs_type *t;
 	struct mount *m = NULL;
 	char *canon = kmalloc(VFS_PATH_MAX);
+	char labelled[VFS_DEVICE_MAX];
 	int rc;
 
 	if (!canon)
@@ -260,6 +288,8 @@ int vfs_mount(const char *type, const char *device, const char *path, unsigned f
 		goto out_unlock;
 	rc = -EINVAL;
 	if (t->ops->needs_device && (!device || !*device))
+		goto out_unlock;
+	if (t->ops->needs_device && (rc = resolve_label(t, &device, labelled)))
 		goto out_unlock;
 	rc = -ENOMEM;
 	m = mount_alloc(t, t->ops->needs_device ? device : NULL, flags, canon);
@@ -380,7 +410,8 @@ int vfs_sync_all(void)
 /* ------------------------------------------------------------- boot */
 
 KPARAM_MULTI(mount, "mount", NULL,
-	     "mount=<disk>:<path>[:ro] mounts a nanofs volume at boot (repeatable)");
+	     "mount=<disk>:<path>[:ro] mounts a nanofs volume at boot (repeatable); "
+	     "<disk> may be LABEL=<label>");
 
 /*
  * Split "<disk>:<path>[:ro]" into its parts (in @buf, @cap bytes).

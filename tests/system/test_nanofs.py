@@ -218,3 +218,46 @@ def test_read_only_disk_mounts_read_only(boot_vm, tool, images):
     assert vm.run("format nanofs vda") == "format: vda is read-only (EROFS)"
     power_off(vm)
     host_fsck_clean(tool, img)
+
+
+def test_mount_by_label_finds_the_one_volume_so_labelled(boot_vm, tool, images):
+    """mount=LABEL=<label>:<path> and `mount nanofs LABEL=<label>` find a
+    volume by its label wherever it is (a partition of one disk here); a
+    label nobody has, and one two volumes share, mount nothing and say why."""
+    parted, twin = images / "label-parted.img", images / "label-twin.img"
+    partitioned(parted, 12, 2048, 8192)                # vda1: 4 MiB at 1 MiB
+    host(tool, "mkfs", f"{parted}@1", "--label", "alpha")
+    src = images / "label-src"
+    src.write_bytes(b"found by label")
+    host(tool, "put", f"{parted}@1", src, "/f")
+    blank(twin, 4)
+    host(tool, "mkfs", twin, "--label", "beta")
+    disks = blk_args("a", parted, 3) + blk_args("b", twin, 4)
+    vm = boot_vm("mount=LABEL=alpha:/data mount=LABEL=nobody:/none",
+                 extra_args=disks)
+    log = vm.run("dmesg vfs:")
+    assert "vfs: LABEL=alpha is vda1" in log
+    assert "vfs: no nanofs volume is labelled 'nobody'" in log
+    assert vm.run("cat /data/f") == "found by label"
+    rows = vm.run_lines("mounts")
+    assert any(r.startswith("nanofs   vda1") and r.endswith("  /data") for r in rows), rows
+    assert not any(r.endswith("  /none") for r in rows), rows
+    assert "ENOENT" in vm.run("ls /none")              # the mount point went again
+    assert vm.run("mkdir /b") == ""
+    assert vm.run("mount nanofs LABEL=beta /b") == "mounted nanofs LABEL=beta on /b"
+    assert any(r.startswith("nanofs   vdb ") for r in vm.run_lines("mounts"))
+    assert vm.run("umount /b") == "unmounted /b"
+    assert "ENXIO" in vm.run("mount nanofs LABEL=gamma /b")
+    assert "EINVAL" in vm.run("mount nanofs LABEL= /b")
+    power_off(vm)
+
+    # two volumes with one label: neither is chosen
+    host(tool, "mkfs", twin, "--label", "alpha")
+    vm = boot_vm("mount=LABEL=alpha:/data", extra_args=disks)
+    log = vm.run("dmesg")
+    assert "nanofs: both vda1 and vdb are labelled 'alpha'" in log
+    assert "vfs: mount=LABEL=alpha:/data: cannot mount LABEL=alpha on /data: EEXIST" in log
+    assert not any(r.endswith("  /data") for r in vm.run_lines("mounts"))
+    assert "EEXIST" in vm.run("mount nanofs LABEL=alpha /")
+    power_off(vm)
+    host_fsck_clean(tool, f"{parted}@1")
