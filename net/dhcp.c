@@ -414,9 +414,14 @@ static void lease_from(const struct dhcp_msg *m, u32 server, struct dhcp_lease *
 	l->addr = m->yiaddr;
 	l->prefix = (u8)(prefix > 0 ? prefix : classful_prefix(m->yiaddr));
 	mask = ip_v4_mask(l->prefix);
-	if ((m->has & DHCP_HAS_ROUTER) && m->router != l->addr &&
-	    (m->router & mask) == (l->addr & mask))
-		l->gw = m->router; /* an off-link router could never be reached */
+	/*
+	 * A router outside the prefix is kept: clouds hand out /32 addresses
+	 * with a router beside them (Compute Engine does), and the gateway is
+	 * then reached by ARP on the same link like any other.
+	 */
+	if ((m->has & DHCP_HAS_ROUTER) && m->router != l->addr && m->router != 0 &&
+	    m->router != IP_BROADCAST && !(l->prefix <= 30 && m->router == (l->addr | ~mask)))
+		l->gw = m->router;
 	for (unsigned i = 0; i < m->ndns && l->ndns < NETDEV_DNS_MAX; i++)
 		if (m->dns[i])
 			l->dns[l->ndns++] = m->dns[i];

@@ -214,6 +214,60 @@ KTEST(dhcp, discover_offer_request_ack)
 	KT_EXPECT(!has_addr(f)); /* stopping removed the address */
 }
 
+/* Take the client to BOUND by an ACK with @mask and @router. */
+static bool bind_with(struct fake_netdev *f, u32 mask, u32 router)
+{
+	struct sent_msg s;
+	struct dhcp_msg r;
+
+	server_on_link(f);
+	if (dhcp_start(&f->dev) || !pop_msg(f, &s))
+		return false;
+	reply_init(&r, f, DHCP_OFFER, s.m.xid, 100);
+	serve(f, &r, IP_BROADCAST);
+	if (!pop_msg(f, &s))
+		return false;
+	reply_init(&r, f, DHCP_ACK, s.m.xid, 100);
+	r.mask = mask;
+	r.router = router;
+	serve(f, &r, LEASE_IP);
+	return state_of(f) == DHCP_BOUND;
+}
+
+/* A /32 lease with the router beside it, as Compute Engine gives. */
+KTEST(dhcp, a_32_bit_lease_keeps_its_router_and_routes_through_it)
+{
+	DHCP_BEGIN();
+	struct ip_route rt;
+	struct ip_addr far = ip_v4(0x08080808);
+
+	KT_ASSERT(bind_with(f, 0xffffffff, GW_IP));
+	KT_EXPECT_EQ(cfg_now(f).prefix, 32);
+	KT_EXPECT_EQ(cfg_now(f).gw.v4, GW_IP);
+	KT_ASSERT_EQ(ip_route(&far, &rt), 0);
+	KT_EXPECT(rt.dev == &f->dev && rt.nexthop.v4 == GW_IP && rt.src.v4 == LEASE_IP);
+	far = ip_v4(GW_IP);                     /* the router itself: by ARP, on this link */
+	KT_ASSERT_EQ(ip_route(&far, &rt), 0);
+	KT_EXPECT(rt.dev == &f->dev && rt.nexthop.v4 == GW_IP && !rt.broadcast);
+	DHCP_END();
+}
+
+/* A router that is our own address, 0, or a broadcast address is no router. */
+KTEST(dhcp, a_router_that_cannot_be_one_is_dropped)
+{
+	static const u32 bad[] = { LEASE_IP, 0, IP_BROADCAST, 0x0A0000FFu };
+
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		DHCP_BEGIN();
+		struct netdev_ipv4 c;
+
+		KT_EXPECT(bind_with(f, 0xffffff00, bad[i]));
+		c = cfg_now(f);
+		KT_EXPECT(!ip_is_v4(&c.gw));
+		DHCP_END();
+	}
+}
+
 KTEST(dhcp, renew_at_t1_unicast_to_the_server)
 {
 	DHCP_BEGIN();
