@@ -78,7 +78,7 @@ UNIT_SRCS := $(filter %.c,$(LIB_SRCS)) $(UNIT_KERNEL_SRCS) $(wildcard tests/unit
 UNIT_OBJS := $(patsubst %,out/host/%.o,$(UNIT_SRCS))
 UNIT_BIN  := out/unit-tests
 
-.PHONY: all clean deps run debug test unit selftest systest stress bench check-tools iso
+.PHONY: all clean deps run debug disk run-disk test unit selftest systest stress bench check-tools iso
 all: $(ISO) $(KERNEL) $(NANOFS_TOOL)
 
 # -------------------------------------------------------- pattern rules ----
@@ -181,8 +181,18 @@ deps:
 run: check-tools all
 	scripts/qemu.sh $(ISO)
 
+# QEMU stopped, its GDB server on 127.0.0.1:NOS_GDB_PORT (1234); then, in
+# another terminal, scripts/gdb.sh (docs/debugging.md).
 debug: check-tools all
-	QEMU_EXTRA="-s -S" scripts/qemu.sh $(ISO)
+	NOS_DEBUG=1 scripts/qemu.sh $(ISO)
+
+# The bootable disk image for QEMU and the clouds (docs/cloud.md): nos.img,
+# nos.qcow2 and nos-gce.tar.gz, made by an ordinary user.
+disk: check-tools $(KERNEL) $(NANOFS_TOOL)
+	scripts/build-disk.sh
+
+run-disk: disk
+	scripts/qemu-disk.sh
 
 selftest: check-tools all
 	scripts/selftest.sh
@@ -205,7 +215,7 @@ bench: check-tools all
 	$(PYTHON) scripts/bench.py
 
 clean:
-	rm -rf out bin $(ISO) bench.json
+	rm -rf out bin $(ISO) bench.json nos.img nos.qcow2 nos-gce.tar.gz
 
 SHELL := /bin/bash
 -include $(shell find out -name '*.d' 2>/dev/null)

@@ -15,7 +15,8 @@ PACKAGES=(
 	grub-pc-bin grub-common xorriso mtools  # the ISO
 	qemu-system-x86 qemu-utils        # run
 	python3 python3-pytest            # system tests and benchmarks
-	fdisk                             # sfdisk: partition tables in disk tests
+	fdisk                             # sfdisk: partition tables (disk image, disk tests)
+	tar gzip util-linux               # the disk image's GCE tarball; runuser in its tests
 	gdb                               # make debug / scripts/gdb.sh
 	iproute2 dnsmasq-base iputils-ping nftables  # network rig (tests/system/net_rig.py)
 )
@@ -23,13 +24,13 @@ PACKAGES=(
 have_everything() {
 	local tool
 	for tool in make clang ld nm nasm grub-mkrescue xorriso mformat \
-		qemu-system-x86_64 qemu-img gdb; do
+		grub-mkimage mcopy tar gzip qemu-system-x86_64 qemu-img gdb; do
 		command -v "$tool" >/dev/null 2>&1 || return 1
 	done
-	[ -d /usr/lib/grub/i386-pc ] || return 1
-	# sfdisk lives in /usr/sbin, which a normal user's PATH may lack; so do
-	# the network rig's ip, dnsmasq and nft.
-	for tool in sfdisk ip dnsmasq nft; do
+	[ -f /usr/lib/grub/i386-pc/boot.img ] || return 1
+	# sfdisk and runuser live in /usr/sbin, which a normal user's PATH may
+	# lack; so do the network rig's ip, dnsmasq and nft.
+	for tool in sfdisk runuser ip dnsmasq nft; do
 		command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || return 1
 	done
 	command -v ping >/dev/null 2>&1 || return 1

@@ -11,7 +11,9 @@ How a VM is run
 it controls every option:
 
     -accel tcg -cpu max            (NOS_ACCEL=kvm: -accel kvm -cpu host)
-    -smp N -m SIZE -cdrom ISO -boot d
+    -smp N -m SIZE -cdrom ISO -boot d   (iso=None: no ISO; the disk in
+                                         extra_args boots, and -nodefaults
+                                         there drops QEMU's empty CD drive)
     -display none -nic none -monitor none
     -chardev socket,...,server=on,wait=on -serial chardev:ser0
     -device isa-debug-exit,iobase=0xf4,iosize=0x04
@@ -442,7 +444,7 @@ class NosVM:
     def __init__(self, iso, *, smp=None, mem=None, accel=None, name="nos",
                  log_dir=None, extra_args=(), qmp=False, wrap=(),
                  boot_timeout=BOOT_TIMEOUT, cmd_timeout=CMD_TIMEOUT):
-        self.iso = Path(iso)
+        self.iso = Path(iso) if iso is not None else None  # None: no ISO
         self.smp = smp or int(os.environ.get("NOS_SMP", "2"))
         self.mem = mem or os.environ.get("NOS_MEM", "512M")
         self.accel = accel
@@ -495,12 +497,20 @@ class NosVM:
     def command_line(self, serial_path):
         return ["qemu-system-x86_64", *accel_args(self.accel),
                 "-smp", str(self.smp), "-m", str(self.mem),
-                "-cdrom", str(self.iso), "-boot", "d",
+                *self._cdrom_args(),
                 "-display", "none", "-nic", "none", "-monitor", "none",
                 "-chardev", f"socket,id=ser0,path={serial_path},server=on,wait=on",
                 "-serial", "chardev:ser0",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                 *self._qmp_args(serial_path), *self.extra_args]
+
+    def _cdrom_args(self):
+        """The ISO as a CD to boot from; with iso=None none, and extra_args
+        must give a bootable disk (bootindex=0) — with -nodefaults, or the
+        PC machines still have an empty CD drive."""
+        if self.iso is None:
+            return []
+        return ["-cdrom", str(self.iso), "-boot", "d"]
 
     def _qmp_args(self, serial_path):
         if not self.qmp_enabled:
@@ -523,7 +533,7 @@ class NosVM:
         On failure everything started so far is stopped again (the log is
         kept) before the exception propagates.
         """
-        if not self.iso.exists():
+        if self.iso is not None and not self.iso.exists():
             raise NosError(f"{self.iso} does not exist (run make)")
         NosVM.live.add(self)
         try:
