@@ -13,7 +13,11 @@
 #                   9000) is forwarded to the guest's port 9000, where the
 #                   ISO's udpshell=9000 runs the UDP shell (scripts/udpsh.py
 #                   127.0.0.1 9000); "none" attaches no NIC
-#   QEMU_EXTRA=...  more QEMU arguments (make debug adds "-s -S")
+#   NOS_DEBUG=1     start stopped (-S) with QEMU's GDB server on
+#                   127.0.0.1:NOS_GDB_PORT; attach with scripts/gdb.sh from
+#                   another terminal (make debug sets it; docs/debugging.md)
+#   NOS_GDB_PORT=N  the GDB server's port with NOS_DEBUG=1 (default 1234)
+#   QEMU_EXTRA=...  more QEMU arguments
 # A virtio-rng device is always attached.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,7 +39,17 @@ user) devices+=(-netdev "user,id=net0,hostfwd=udp:127.0.0.1:${NOS_UDPSH_PORT:-90
 none) ;;
 *) echo "qemu.sh: NOS_NET must be user or none" >&2; exit 2 ;;
 esac
+debug=()
+if [ "${NOS_DEBUG:-0}" = 1 ]; then
+	gdb_port=${NOS_GDB_PORT:-1234}
+	case "$gdb_port" in
+	'' | *[!0-9]*) echo "qemu.sh: NOS_GDB_PORT must be a port number" >&2; exit 2 ;;
+	esac
+	debug=(-S -gdb "tcp:127.0.0.1:$gdb_port")
+	echo "qemu.sh: QEMU waits for GDB on 127.0.0.1:$gdb_port; run scripts/gdb.sh in another terminal" >&2
+fi
 # shellcheck disable=SC2086
 exec qemu-system-x86_64 "${accel[@]}" -smp "${NOS_SMP:-2}" -m "${NOS_MEM:-512M}" \
 	-cdrom "$iso" -boot d -display none -serial mon:stdio \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 "${devices[@]}" ${QEMU_EXTRA:-}
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 "${devices[@]}" ${debug[@]+"${debug[@]}"} \
+	${QEMU_EXTRA:-}
