@@ -87,6 +87,13 @@ Peers and tools
 - `rig.drop(percent)` installs an nftables bridge table that drops that
   share of frames at random (input, output and forward); `drop(0)` removes
   it; `with rig.dropping(p):` does both.
+- `rig.random_loss(to_dev, from_dev, dev)` drops `to_dev` % of the frames
+  the bridge sends out of port `dev` (the first tap: to the guest) and
+  `from_dev` % of those coming in on it, each way counted by nftables'
+  named counters (`loss_counters()`: frames seen and dropped each way);
+  `random_loss(0, 0)` removes it, `with rig.losing(...):` does both, and
+  close() removes it too.  (The bridge family works on this kernel; for
+  delay, reordering, duplication and corruption see net_relay.py.)
 
 Using it from a test
 --------------------
@@ -160,6 +167,8 @@ DEFAULT_NAMES = {"peer.nos.test": 1, "gw.nos.test": 1}
 DEFAULT_CNAMES = {"www.nos.test": "peer.nos.test"}
 NEEDED_TOOLS = ("ip", "dnsmasq", "ping", "nft")
 NS_PREFIX = "nosrig-"
+LOSS_TABLE = "nosrig_loss"   # random_loss()'s nftables table (bridge family)
+LOSS_COUNTERS = ("to_seen", "to_dropped", "from_seen", "from_dropped")
 READY_PROBE = "ready.probe"  # the name the rig asks to see dnsmasq is up
 CLONE_NEWNET = 0x40000000
 
@@ -713,6 +722,7 @@ class NetRig:
         self.keep_logs = False       # set by conftest when the test failed
         self._octets = []
         self._dropping = False
+        self._losing = False
 
     # --------------------------------------------------- lifecycle ----
 
@@ -757,6 +767,9 @@ class NetRig:
         for host in self.hosts:
             host.ns.close(errors)
         self.hosts.clear()
+        if self._losing and self.ns.created:
+            self.exec(["nft", "delete", "table", "bridge", LOSS_TABLE], check=False)
+            self._losing = False
         for seg in self.segments:
             for tap in seg.taps:
                 self.ns.ip("link", "del", tap, check=False)
@@ -903,6 +916,56 @@ class NetRig:
             yield self
         finally:
             self.drop(0)
+
+    def random_loss(self, to_dev=0, from_dev=0, dev=None):
+        """Drop @to_dev % of the frames the bridge sends out of port @dev
+        (default: the first tap, i.e. toward the guest) and @from_dev % of
+        the frames that come in on it, at random (`numgen random mod 100`),
+        each way through named counters (loss_counters()).  Both 0: remove
+        the table.  Frames the bridge itself sends or takes pass the output
+        and input hooks; frames between two ports pass forward."""
+        dev = dev or self.seg.taps[0]
+        if self._losing:
+            self.exec(["nft", "delete", "table", "bridge", LOSS_TABLE])
+            self._losing = False
+        for p in (to_dev, from_dev):
+            if not isinstance(p, int) or isinstance(p, bool) or not 0 <= p <= 100:
+                raise ValueError(f"loss percentage {p!r} is not an integer 0..100")
+        if to_dev == 0 and from_dev == 0:
+            return
+        to = (f'oifname "{dev}" counter name "to_seen" numgen random mod 100 '
+              f'< {to_dev} counter name "to_dropped" drop;')
+        frm = (f'iifname "{dev}" counter name "from_seen" numgen random mod 100 '
+               f'< {from_dev} counter name "from_dropped" drop;')
+        hooks = {"output": to, "input": frm, "forward": f"{to} {frm}"}
+        body = "".join(f"  counter {c} {{ }}\n" for c in LOSS_COUNTERS)
+        body += "".join(f"  chain loss_{hook} {{ type filter hook {hook} priority 0; "
+                        f"policy accept; {rules} }}\n" for hook, rules in hooks.items())
+        self.exec(["nft", "-f", "-"], input=f"table bridge {LOSS_TABLE} {{\n{body}}}\n")
+        self._losing = True
+
+    def loss_counters(self):
+        """The random_loss() counters: {"to": {"seen": n, "dropped": n},
+        "from": {...}} (frames); RigError when no loss table is installed."""
+        if not self._losing:
+            raise RigError("no random_loss() table is installed")
+        out = self.exec(["nft", "-j", "list", "counters", "table", "bridge",
+                         LOSS_TABLE]).stdout
+        got = {}
+        for item in json.loads(out)["nftables"]:
+            c = item.get("counter")
+            if c and c["name"] in LOSS_COUNTERS:
+                way, what = c["name"].split("_")
+                got.setdefault(way, {})[what] = c["packets"]
+        return got
+
+    @contextlib.contextmanager
+    def losing(self, to_dev=0, from_dev=0, dev=None):
+        self.random_loss(to_dev, from_dev, dev)
+        try:
+            yield self
+        finally:
+            self.random_loss(0, 0)
 
 
 def boot_on_rig(boot_vm, rig, cmdline="", extra_args=(), **kw):
