@@ -18,8 +18,7 @@
 #define U64_MAX_VALUE 0xffffffffffffffffULL
 #define UINT_MAX_VALUE 0xffffffffu
 
-/* Value of the hex digit @c, or -1. */
-static int hex_val(char c)
+int parse_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -53,7 +52,7 @@ static int parse_digits(const char *s, size_t len, u64 *out)
 	if (!len)
 		return -EINVAL;
 	for (; len; len--, s++) {
-		int d = hex_val(*s);
+		int d = parse_hex_digit(*s);
 
 		if (d < 0 || (unsigned)d >= base)
 			return -EINVAL;
@@ -147,8 +146,8 @@ int parse_bool(const char *s, bool *out)
 /* Decode the two hex digits at @p into *@out; false if either is not hex. */
 static bool hex_pair(const char *p, u8 *out)
 {
-	int hi = hex_val(p[0]);
-	int lo = hi < 0 ? -1 : hex_val(p[1]);
+	int hi = parse_hex_digit(p[0]);
+	int lo = hi < 0 ? -1 : parse_hex_digit(p[1]);
 
 	if (lo < 0)
 		return false;

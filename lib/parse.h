@@ -53,6 +53,9 @@ int parse_uint(const char *s, unsigned int *out);
  */
 int parse_bool(const char *s, bool *out);
 
+/* The value of hex digit @c (0-9, a-f, A-F), or -1. */
+int parse_hex_digit(int c);
+
 /*
  * Decode a string of hex digit pairs ("deadBEEF" -> de ad be ef) into @out,
  * which has room for @cap bytes, and store the byte count in *@len.  The

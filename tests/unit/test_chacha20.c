@@ -12,18 +12,10 @@
 #include "lib/ktest.h"
 #include "lib/byteorder.h"
 #include "lib/chacha20.h"
+#include "lib/parse.h"
 #include "lib/string.h"
 
 #define VEC_MAX 400
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* Decode hex pairs, skipping spaces; returns the byte count (-1 if malformed). */
 static int unhex(const char *s, u8 *out, size_t cap)
@@ -37,8 +29,8 @@ static int unhex(const char *s, u8 *out, size_t cap)
 			s++;
 			continue;
 		}
-		hi = hexval(s[0]);
-		lo = hi < 0 ? -1 : hexval(s[1]);
+		hi = parse_hex_digit(s[0]);
+		lo = hi < 0 ? -1 : parse_hex_digit(s[1]);
 		if (lo < 0 || n == cap)
 			return -1;
 		out[n++] = (u8)(hi << 4 | lo);

@@ -11,18 +11,10 @@
  */
 #include "lib/ktest.h"
 #include "lib/hmac.h"
+#include "lib/parse.h"
 #include "lib/string.h"
 
 #define VEC_MAX 160
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* Decode hex digits into @out; returns the byte count, -1 if malformed. */
 static int unhex(const char *s, u8 *out, size_t cap)
@@ -30,7 +22,7 @@ static int unhex(const char *s, u8 *out, size_t cap)
 	size_t n = 0;
 
 	for (; s[0]; s += 2) {
-		int hi = hexval(s[0]), lo = hi < 0 ? -1 : hexval(s[1]);
+		int hi = parse_hex_digit(s[0]), lo = hi < 0 ? -1 : parse_hex_digit(s[1]);
 
 		if (lo < 0 || n == cap)
 			return -1;

@@ -10,23 +10,15 @@
  * Portable: built for the host and for the boot tests.
  */
 #include "lib/ktest.h"
+#include "lib/parse.h"
 #include "lib/sha256.h"
 #include "lib/string.h"
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* True when @d is the digest spelt by the 64 hex digits @hex. */
 static bool digest_is(const u8 d[SHA256_DIGEST_SIZE], const char *hex)
 {
 	for (unsigned i = 0; i < SHA256_DIGEST_SIZE; i++) {
-		int hi = hexval(hex[2 * i]), lo = hi < 0 ? -1 : hexval(hex[2 * i + 1]);
+		int hi = parse_hex_digit(hex[2 * i]), lo = hi < 0 ? -1 : parse_hex_digit(hex[2 * i + 1]);
 
 		if (lo < 0 || d[i] != (u8)(hi << 4 | lo))
 			return false;
