@@ -495,8 +495,11 @@ static void irq_with_irqs_off(void *arg)
 	shim_irq(test_irq, NULL);
 }
 
+/* It borrows TCP's SoftIrq, and gives it back: later TCP tests need it. */
 KTEST(shim, softirqs_run_in_their_task_and_irqs_with_interrupts_off)
 {
+	softirq_fn owner = shim_softirq_handler(SOFTIRQ_TCP_TIMER);
+
 	softirq_register(SOFTIRQ_TCP_TIMER, test_softirq);
 	shim_irq(test_irq, NULL);
 	KT_EXPECT(irq_saw_irqs_off);
@@ -518,6 +521,7 @@ KTEST(shim, softirqs_run_in_their_task_and_irqs_with_interrupts_off)
 	KT_EXPECT(shim_catch_panic(irq_takes_lock_a, NULL, msg, sizeof(msg)));
 	KT_EXPECT(strstr(msg, "interrupt handler shares it") != NULL);
 	lock_a.irq_shared = false;
+	softirq_register(SOFTIRQ_TCP_TIMER, owner);
 }
 
 struct seen {

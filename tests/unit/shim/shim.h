@@ -65,6 +65,9 @@ u64 shim_clock_next(void);
 /* Run raised SoftIrqs until none is pending; how many handlers ran. */
 unsigned shim_softirq_run(void);
 bool shim_softirq_pending(enum softirq_type type);
+/* The handler registered for @type (NULL: none), so a test that borrows a
+ * SoftIrq can give it back to its owner. */
+softirq_fn shim_softirq_handler(enum softirq_type type);
 
 /* ------------------------------------------------- contexts, interrupts */
 

@@ -257,6 +257,11 @@ void softirq_register(enum softirq_type type, softirq_fn fn)
 	handlers[type] = fn;
 }
 
+softirq_fn shim_softirq_handler(enum softirq_type type)
+{
+	return handlers[type];
+}
+
 void softirq_raise(enum softirq_type type)
 {
 	pending |= 1u << type;
