@@ -12,10 +12,11 @@
  * the eight steps out as a constant expression and the CRC_ROWS_*() macros
  * instantiate it for every index 0..255.  That keeps it in .rodata — no
  * run-time initialisation to race on when several CPUs start at once — and
- * leaves no 256 magic numbers to mistype.  CRC-32C has a table of its own
+ * leaves no 256 magic numbers to mistype.  Each polynomial has its table
  * (and, built from it, eight more for slicing by 8); on a CPU with SSE4.2
- * the crc32 instruction takes eight bytes at a time (it works on general
- * registers only, so the kernel may use it without saving vector state).
+ * the crc32 instruction takes eight bytes of CRC-32C at a time (it works on
+ * general registers only, so the kernel may use it without saving vector
+ * state).
  */
 #include "lib/crc32.h"
 
@@ -48,9 +49,69 @@ static u32 crc_bytes(const u32 *table, u32 r, const u8 *p, size_t len)
 	return r;
 }
 
+/*
+ * Slicing by 8: eight tables, each byte of an 8-byte word looked up in its
+ * own, for CPUs without the crc32 instruction, for QEMU's TCG (which
+ * emulates that instruction one bit at a time, slower than any table) and
+ * for CRC-32, which has no instruction.  A polynomial's eight tables are
+ * built once, at its first long buffer, by whichever CPU gets there first;
+ * the others take the byte table meanwhile rather than wait.
+ */
+enum { SLICES_NONE, SLICES_BUILDING, SLICES_READY };
+
+struct crc_slices {
+	const u32 *table;           /* [I] the byte table they are built from */
+	int state;                  /* [a] SLICES_* */
+	u32 t[8][256];              /* [state] t[k][i]: byte i followed by k zero bytes */
+};
+
+static struct crc_slices crc32_slices = { .table = crc32_table };
+static struct crc_slices crc32c_slices = { .table = crc32c_table };
+
+static bool slices_ready(struct crc_slices *s)
+{
+	int st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE), none = SLICES_NONE;
+
+	if (st == SLICES_READY)
+		return true;
+	if (st != SLICES_NONE || !__atomic_compare_exchange_n(&s->state, &none, SLICES_BUILDING,
+							      false, __ATOMIC_ACQUIRE,
+							      __ATOMIC_RELAXED))
+		return false;
+	for (unsigned i = 0; i < 256; i++)
+		s->t[0][i] = s->table[i];
+	for (unsigned k = 1; k < 8; k++)
+		for (unsigned i = 0; i < 256; i++)
+			s->t[k][i] = (s->t[k - 1][i] >> 8) ^ s->table[s->t[k - 1][i] & 0xff];
+	__atomic_store_n(&s->state, SLICES_READY, __ATOMIC_RELEASE);
+	return true;
+}
+
+static u32 crc_sliced(const struct crc_slices *s, u32 r, const u8 *p, size_t len)
+{
+	for (; len >= 8; p += 8, len -= 8) {
+		u64 q;
+
+		__builtin_memcpy(&q, p, 8);
+		q ^= r; /* little-endian: the register meets the first four bytes */
+		r = s->t[7][q & 0xff] ^ s->t[6][(q >> 8) & 0xff] ^ s->t[5][(q >> 16) & 0xff] ^
+		    s->t[4][(q >> 24) & 0xff] ^ s->t[3][(q >> 32) & 0xff] ^
+		    s->t[2][(q >> 40) & 0xff] ^ s->t[1][(q >> 48) & 0xff] ^ s->t[0][q >> 56];
+	}
+	return crc_bytes(s->table, r, p, len);
+}
+
+/* The raw register over @len bytes by tables: sliced when it pays. */
+static u32 crc_soft(struct crc_slices *s, u32 r, const u8 *p, size_t len)
+{
+	if (len >= 64 && slices_ready(s))
+		return crc_sliced(s, r, p, len);
+	return crc_bytes(s->table, r, p, len);
+}
+
 u32 crc32_update(u32 crc, const void *buf, size_t len)
 {
-	return ~crc_bytes(crc32_table, ~crc, buf, len);
+	return ~crc_soft(&crc32_slices, ~crc, buf, len);
 }
 
 u32 crc32(const void *buf, size_t len)
@@ -61,21 +122,12 @@ u32 crc32(const void *buf, size_t len)
 /* ------------------------------------------------------------ CRC-32C */
 
 /*
- * Three ways, fastest first where each is fast:
- *  - the crc32 instruction, 8 bytes a step, on a real CPU with SSE4.2;
- *  - slicing by 8: eight tables, each byte of an 8-byte word looked up in
- *    its own, for CPUs without the instruction and for QEMU's TCG, which
- *    emulates the instruction one bit at a time (slower than any table);
- *  - the byte-at-a-time table, while the eight tables are being built.
- * The eight tables are built once, at the first call, by whichever CPU gets
- * there first; the others take the byte table meanwhile rather than wait.
+ * The crc32 instruction, 8 bytes a step, on a real CPU with SSE4.2; the
+ * tables elsewhere (and under TCG: see above).
  */
 enum { IMPL_UNKNOWN, IMPL_TABLE, IMPL_INSN };
-enum { SLICES_NONE, SLICES_BUILDING, SLICES_READY };
 
 static int crc32c_impl;             /* [a] IMPL_*: which way this CPU model goes */
-static int slices_state;            /* [a] SLICES_* */
-static u32 slices[8][256];          /* [slices_state] slices[k][i]: i then k zero bytes */
 
 static void cpuid(u32 leaf, u32 r[4])
 {
@@ -97,40 +149,6 @@ static bool insn_worth_it(void)
 	return !(r[1] == 0x54474354u && r[2] == 0x43544743u && r[3] == 0x47435447u); /* "TCGTCGTCGTCG" */
 }
 
-static bool slices_ready(void)
-{
-	int st = __atomic_load_n(&slices_state, __ATOMIC_ACQUIRE), none = SLICES_NONE;
-
-	if (st == SLICES_READY)
-		return true;
-	if (st != SLICES_NONE || !__atomic_compare_exchange_n(&slices_state, &none, SLICES_BUILDING,
-							      false, __ATOMIC_ACQUIRE,
-							      __ATOMIC_RELAXED))
-		return false;
-	for (unsigned i = 0; i < 256; i++)
-		slices[0][i] = crc32c_table[i];
-	for (unsigned k = 1; k < 8; k++)
-		for (unsigned i = 0; i < 256; i++)
-			slices[k][i] = (slices[k - 1][i] >> 8) ^ crc32c_table[slices[k - 1][i] & 0xff];
-	__atomic_store_n(&slices_state, SLICES_READY, __ATOMIC_RELEASE);
-	return true;
-}
-
-static u32 crc32c_sliced(u32 r, const u8 *p, size_t len)
-{
-	for (; len >= 8; p += 8, len -= 8) {
-		u64 q;
-
-		__builtin_memcpy(&q, p, 8);
-		q ^= r; /* little-endian: the register meets the first four bytes */
-		r = slices[7][q & 0xff] ^ slices[6][(q >> 8) & 0xff] ^
-		    slices[5][(q >> 16) & 0xff] ^ slices[4][(q >> 24) & 0xff] ^
-		    slices[3][(q >> 32) & 0xff] ^ slices[2][(q >> 40) & 0xff] ^
-		    slices[1][(q >> 48) & 0xff] ^ slices[0][q >> 56];
-	}
-	return crc_bytes(crc32c_table, r, p, len);
-}
-
 static u32 crc32c_insn(u32 r, const u8 *p, size_t len)
 {
 	u64 r64 = r;
@@ -149,9 +167,7 @@ static u32 crc32c_insn(u32 r, const u8 *p, size_t len)
 
 u32 crc32c_soft_update(u32 crc, const void *buf, size_t len)
 {
-	if (len >= 64 && slices_ready())
-		return ~crc32c_sliced(~crc, buf, len);
-	return ~crc_bytes(crc32c_table, ~crc, buf, len);
+	return ~crc_soft(&crc32c_slices, ~crc, buf, len);
 }
 
 u32 crc32c_update(u32 crc, const void *buf, size_t len)
