@@ -8,6 +8,10 @@
  *
  * The order, outermost first, and where each nesting happens:
  *   waitgroup -> waitq        waitgroup_done() wakes under its lock
+ *   tcp conn -> tcp listener -> tcp table
+ *                             dropping a connection detaches it from its
+ *                             listener and unhashes it under its own lock;
+ *                             all three wake waiters (waitq) while held
  *   waitq     -> task         waitq_prepare() marks the waiter BLOCKED;
  *                             waitq_wake_*() wakes each waiter
  *   task      -> runqueue     task_wake() and schedule() queue the task
@@ -25,6 +29,9 @@
 enum lock_rank {
 	LOCK_UNRANKED = 0,
 	LOCK_RANK_WAITGROUP = 10,
+	LOCK_RANK_TCP_CONN = 12,
+	LOCK_RANK_TCP_LISTENER = 14,
+	LOCK_RANK_TCP_TABLE = 16,
 	LOCK_RANK_WAITQ = 20,
 	LOCK_RANK_TASK = 30,
 	LOCK_RANK_RUNQUEUE = 40,

@@ -16,6 +16,7 @@
 #include "net/icmp.h"
 #include "net/ip.h"
 #include "net/net_priv.h"
+#include "net/tcp.h"
 #include "net/udp.h"
 #include "net/udpshell.h"
 #include "errno.h"
@@ -29,6 +30,7 @@ void net_init(void)
 	ip_init();
 	icmp_init();
 	udp_init();
+	tcp_init();
 	dhcp_init();
 	netdev_set_input(eth_input);
 }
