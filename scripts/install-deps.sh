@@ -19,12 +19,13 @@ PACKAGES=(
 	tar gzip util-linux               # the disk image's GCE tarball; runuser in its tests
 	gdb                               # make debug / scripts/gdb.sh
 	iproute2 dnsmasq-base iputils-ping nftables  # network rig (tests/system/net_rig.py)
+	curl                              # a real HTTP client for httpd (tests/system/test_httpd.py)
 )
 
 have_everything() {
 	local tool
 	for tool in make clang ld nm nasm grub-mkrescue xorriso mformat \
-		grub-mkimage mcopy tar gzip qemu-system-x86_64 qemu-img gdb; do
+		grub-mkimage mcopy tar gzip qemu-system-x86_64 qemu-img gdb curl; do
 		command -v "$tool" >/dev/null 2>&1 || return 1
 	done
 	[ -f /usr/lib/grub/i386-pc/boot.img ] || return 1
