@@ -441,6 +441,49 @@ int vfs_parse_mount_param(const char *spec, char *buf, size_t cap, const char **
 	return strlen(*disk) < VFS_DEVICE_MAX ? 0 : -EINVAL;
 }
 
+#ifdef NOS_KERNEL
+/*
+ * Make the directory @path in @buf (@cap bytes) and every missing parent
+ * (the root ramfs is empty at boot, so mount=vda:/srv/data needs /srv too).
+ * Returns how many were made, the deepest last (0: it was there already),
+ * and leaves @buf holding @path.
+ */
+static int make_mount_point(const char *path, char *buf, size_t cap)
+{
+	int made = 0;
+
+	if (strlcpy(buf, path, cap) >= cap)
+		return 0;
+	for (char *p = buf + 1;; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (p[-1] != '/' && vfs_stat(buf, NULL) == -ENOENT && vfs_mkdir(buf) == 0)
+			made++;
+		*p = c;
+		if (!c)
+			return made;
+	}
+}
+
+/* Take away the @made deepest directories of @buf that make_mount_point() made. */
+static void unmake_mount_point(char *buf, int made)
+{
+	while (made-- > 0) {
+		char *slash;
+
+		vfs_remove(buf);
+		while ((slash = strrchr(buf, '/')) && slash[1] == '\0' && slash != buf)
+			*slash = '\0';            /* a trailing slash is no component */
+		if (!(slash = strrchr(buf, '/')) || slash == buf)
+			return;
+		*slash = '\0';
+	}
+}
+#endif
+
 static void vfs_mount_params(void)
 {
 #ifdef NOS_KERNEL /* the host tests have no kernel command line */
@@ -448,20 +491,21 @@ static void vfs_mount_params(void)
 
 	for (unsigned i = 0; (spec = param_get_nth("mount", i)) != NULL; i++) {
 		const char *disk, *path;
-		char buf[160];
-		bool ro, made;
+		char buf[160], dirs[160];
+		bool ro;
+		int made;
 		int rc = vfs_parse_mount_param(spec, buf, sizeof(buf), &disk, &path, &ro);
 
 		if (rc) {
 			pr_err("vfs: mount=%s: expected mount=<disk>:<path>[:ro]; ignored", spec);
 			continue;
 		}
-		/* the root ramfs is empty at boot: make the mount point (and take
-		 * it away again when the mount fails) */
-		made = vfs_stat(path, NULL) == -ENOENT && vfs_mkdir(path) == 0;
+		/* the root ramfs is empty at boot: make the mount point and its
+		 * parents (and take them away again when the mount fails) */
+		made = make_mount_point(path, dirs, sizeof(dirs));
 		rc = vfs_mount("nanofs", disk, path, ro ? VFS_MOUNT_RO : 0);
-		if (rc && made)
-			vfs_remove(path);
+		if (rc)
+			unmake_mount_point(dirs, made);
 		if (rc == -ENODEV)
 			pr_err("vfs: mount=%s: filesystem type nanofs is not available; boot goes on",
 			       spec);

@@ -233,16 +233,18 @@ def test_mount_by_label_finds_the_one_volume_so_labelled(boot_vm, tool, images):
     blank(twin, 4)
     host(tool, "mkfs", twin, "--label", "beta")
     disks = blk_args("a", parted, 3) + blk_args("b", twin, 4)
-    vm = boot_vm("mount=LABEL=alpha:/data mount=LABEL=nobody:/none",
+    # mount points two levels down: the parents are made too, and taken
+    # away again with the mount point when the mount fails
+    vm = boot_vm("mount=LABEL=alpha:/srv/data mount=LABEL=nobody:/none/deeper",
                  extra_args=disks)
     log = vm.run("dmesg vfs:")
     assert "vfs: LABEL=alpha is vda1" in log
     assert "vfs: no nanofs volume is labelled 'nobody'" in log
-    assert vm.run("cat /data/f") == "found by label"
+    assert vm.run("cat /srv/data/f") == "found by label"
     rows = vm.run_lines("mounts")
-    assert any(r.startswith("nanofs   vda1") and r.endswith("  /data") for r in rows), rows
-    assert not any(r.endswith("  /none") for r in rows), rows
-    assert "ENOENT" in vm.run("ls /none")              # the mount point went again
+    assert any(r.startswith("nanofs   vda1") and r.endswith("  /srv/data") for r in rows), rows
+    assert not any(r.endswith("  /none/deeper") for r in rows), rows
+    assert "ENOENT" in vm.run("ls /none")              # the mount points went again
     assert vm.run("mkdir /b") == ""
     assert vm.run("mount nanofs LABEL=beta /b") == "mounted nanofs LABEL=beta on /b"
     assert any(r.startswith("nanofs   vdb ") for r in vm.run_lines("mounts"))
