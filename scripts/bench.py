@@ -31,6 +31,9 @@ far slower than on KVM; NOS_ACCEL=kvm switches.
 
 import argparse
 import datetime
+import functools
+import http.client
+import http.server
 import json
 import os
 import platform
@@ -41,6 +44,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -467,6 +471,97 @@ def bench_udpshell(ctx):
         Figure("udpsh.retransmissions", retx, "requests",
                "requests the client had to send again during the benchmark"),
     ]
+
+
+TCP_WGET_MIB = (1, 8, 32)
+TCP_HTTPD_MIB = 32
+TCP_CONNECTS = 50
+WGET_RATE_RE = re.compile(r"^200 OK, (\d+) bytes in [\d.]+ s \((\d+\.\d+) (MiB|KiB)/s\)", re.M)
+
+
+class _QuietFiles(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def free_tcp_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wget_figures(vm, port):
+    """`wget` of each TCP_WGET_MIB file from the host, bodies not saved."""
+    out = []
+    for mib in TCP_WGET_MIB:
+        text = vm.run(f"wget -q http://10.0.2.2:{port}/{mib}m", timeout=600)
+        m = WGET_RATE_RE.search(text)
+        if not m or int(m.group(1)) != mib << 20:
+            raise nh.NosError(f"wget of {mib} MiB: {text!r}")
+        rate = float(m.group(2)) * (1 << 20 if m.group(3) == "MiB" else 1 << 10) / 1e6
+        out.append(Figure(f"tcp.wget_{mib}m_mb_s", rate, "MB/s",
+                          f"`wget` of {mib} MiB from a Python HTTP server on the host "
+                          "(slirp; guest clock, body not saved)"))
+    return out
+
+
+def httpd_figures(vm, port, fwd_port):
+    """A TCP_HTTPD_MIB file read from the guest's httpd (first fetched from
+    the host server on @port), and new connections per second (one small GET
+    each), host clock."""
+    vm.run(f"wget -q http://10.0.2.2:{port}/{TCP_HTTPD_MIB}m /big", timeout=600)
+    vm.run("write /small x")
+    if not vm.run("httpd start 8080 /").startswith("httpd"):
+        raise nh.NosError("httpd did not start")
+    conn = http.client.HTTPConnection("127.0.0.1", fwd_port, timeout=60)
+    t0 = time.perf_counter()
+    conn.request("GET", "/big")
+    n = len(conn.getresponse().read())
+    big = time.perf_counter() - t0
+    conn.close()
+    if n != TCP_HTTPD_MIB << 20:
+        raise nh.NosError(f"httpd: /big returned {n} bytes")
+    t0 = time.perf_counter()
+    for _ in range(TCP_CONNECTS):
+        c = http.client.HTTPConnection("127.0.0.1", fwd_port, timeout=30)
+        c.request("GET", "/small")
+        if c.getresponse().read() != b"x":
+            raise nh.NosError("httpd: /small is not x")
+        c.close()
+    each = (time.perf_counter() - t0) / TCP_CONNECTS
+    vm.run("httpd stop")
+    return [Figure("tcp.httpd_32m_mb_s", (n / big) / 1e6, "MB/s",
+                   f"GET of a {TCP_HTTPD_MIB} MiB file from httpd (ramfs) to Python on the "
+                   "host through a slirp forward (host clock)"),
+            Figure("tcp.connects_per_s", 1 / each, "conn/s",
+                   f"{TCP_CONNECTS} new connections to httpd in a row, one small GET each "
+                   "(host clock; slirp accepts the host's connections slowly)")]
+
+
+@benchmark
+def bench_tcp(ctx):
+    """TCP over QEMU user networking: wget from the host, httpd to the host."""
+    serve = Path(tempfile.mkdtemp(prefix="nos-bench-http-"))
+    try:
+        for mib in sorted(set(TCP_WGET_MIB + (TCP_HTTPD_MIB,))):
+            (serve / f"{mib}m").write_bytes(os.urandom(mib << 20))
+        handler = functools.partial(_QuietFiles, directory=str(serve))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        fwd = free_tcp_port()
+        args = ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{fwd}-:8080",
+                "-device", "virtio-net-pci,netdev=n0"]
+        try:
+            with ctx.vm(cmdline="dhcp=off dns=off ip=10.0.2.15/24,10.0.2.2",
+                        extra_args=args) as vm:
+                vm.wait_boot()
+                port = server.server_address[1]
+                return wget_figures(vm, port) + httpd_figures(vm, port, fwd)
+        finally:
+            server.shutdown()
+            server.server_close()
+    finally:
+        shutil.rmtree(serve, ignore_errors=True)
 
 
 def ms(seconds):
