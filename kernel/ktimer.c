@@ -4,11 +4,12 @@
  * Each CPU has a timerq under its own lock.  The tick only compares the
  * clock with the earliest expiry and raises SOFTIRQ_TIMER; the SoftIrq pops
  * expired timers one at a time and calls them without the lock held, so a
- * callback may start or cancel timers.  ktimer_cancel() waits for a
- * callback that is running on another task, so a cancelled timer may be
- * freed at once; a one-shot timer is not touched after its callback
- * returns, so the callback itself may free it (sleepers' timers live on
- * their stacks).
+ * callback may start or cancel timers, and with preemption off, so a
+ * callback marked running is always making progress on some CPU.
+ * ktimer_cancel() waits for a callback that is running on another task, so
+ * a cancelled timer may be freed at once; a one-shot timer is not touched
+ * after its callback returns, so the callback itself may free it (sleepers'
+ * timers live on their stacks).
  */
 #include "kernel/ktimer.h"
 #include "kernel/percpu.h"
@@ -120,13 +121,28 @@ static void timer_softirq(void)
 	struct cpu_timers *ct = &cpu_timers[this_cpu()->cpu];
 	struct ktimer *t;
 
-	while ((t = pop_expired(ct))) {
-		u64 period = t->period; /* a one-shot may be gone once fn returns */
+	/*
+	 * No task switch while a callback is marked running: ktimer_cancel()
+	 * spins until it is over, and a canceller on this CPU with preemption
+	 * off (under a spinlock, as tcp_timer_sync() is) would otherwise spin
+	 * for ever against this task, preempted mid-callback (a wake-up in
+	 * the callback or an interrupt is enough).
+	 */
+	for (;;) {
+		u64 period;
 
+		preempt_disable();
+		t = pop_expired(ct);
+		if (!t) {
+			preempt_enable();
+			return;
+		}
+		period = t->period; /* a one-shot may be gone once fn returns */
 		t->fn(t, t->arg);
 		if (period)
 			rearm(ct, t);
 		WRITE_ONCE(ct->running, NULL);
+		preempt_enable();
 	}
 }
 

@@ -443,6 +443,68 @@ KTEST(timer, a_cancel_that_returns_means_the_callback_is_over)
 	kfree(r);
 }
 
+/*
+ * A timer callback is not preempted on its CPU.  The callback wakes a task
+ * pinned to the same CPU, passes a preemption point, and only then notes
+ * that it is over; the woken task must find it over.  (Preempted mid-callback, the timer stayed marked
+ * running while another task ran on that CPU: a ktimer_cancel() there with
+ * preemption off — tcp_timer_sync() under its spinlock — spun for ever.)
+ */
+struct preempt_probe {
+	struct ktimer tm;
+	struct waitgroup wg;
+	volatile bool cb_over;
+	bool woke, saw_over;
+};
+
+static spinlock_t probe_lock = SPINLOCK_INIT("timer probe"); /* a lock a callback takes */
+
+static void probe_fire(struct ktimer *t, void *arg)
+{
+	struct preempt_probe *p = arg;
+
+	waitgroup_done(&p->wg); /* wakes probe_waiter, on this CPU */
+	/* A preemption point, as an interrupt here or any lock the callback takes is. */
+	spin_lock(&probe_lock);
+	spin_unlock(&probe_lock);
+	WRITE_ONCE(p->cb_over, true);
+}
+
+static void probe_waiter(void *arg)
+{
+	struct preempt_probe *p = arg;
+
+	p->woke = waitgroup_wait(&p->wg, 2000 * MS * selftest_slack()) == 0;
+	p->saw_over = READ_ONCE(p->cb_over);
+}
+
+static void probe_armer(void *arg)
+{
+	struct preempt_probe *p = arg;
+
+	sched_sleep_ns(20 * MS); /* the waiter is asleep by now */
+	ktimer_start(&p->tm, 10 * MS, 0);
+}
+
+KTEST(timer, a_callback_is_not_preempted_by_a_task_it_wakes)
+{
+	struct preempt_probe *p = kzalloc(sizeof(*p));
+	struct task *waiter, *armer;
+
+	KT_ASSERT(p);
+	ktimer_init(&p->tm, probe_fire, p);
+	waitgroup_init(&p->wg);
+	waitgroup_add(&p->wg, 1);
+	KT_ASSERT((waiter = task_create("probe-wait", probe_waiter, p, 0)));
+	KT_ASSERT((armer = task_create("probe-arm", probe_armer, p, 0)));
+	task_join(armer);
+	task_join(waiter);
+	ktimer_cancel(&p->tm);
+	KT_EXPECT(p->woke);
+	KT_EXPECT(p->saw_over);
+	kfree(p);
+}
+
 static void pinned_where(void *arg)
 {
 	*(unsigned *)arg = this_cpu()->cpu;
