@@ -63,7 +63,8 @@ tr_lm64:
 	xor ebp, ebp
 	mov edi, [TR(tr_cpu)]
 	mov rax, [TR(tr_entry)]
-	jmp rax
+	call rax			; a call, so the entry's RSP is 8 mod 16 as the ABI has it
+	ud2				; the entry never returns
 
 align 8
 tr_gdt:

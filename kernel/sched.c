@@ -221,6 +221,7 @@ void task_start(struct task *prev)
 {
 	struct task *self = task_current();
 
+	BUG_ON(!frame_aligned());
 	finish_switch(prev);
 	this_cpu()->preempt_count--;
 	sti();
@@ -419,7 +420,8 @@ static void task_prepare_stack(struct task *t)
 {
 	u64 *sp = (u64 *)t->stack.top;
 
-	*--sp = 0; /* keeps the entry's stack 16-byte aligned after the ret */
+	/* The top is page-aligned: after the ret into task_first_run its call
+	 * leaves task_start's RSP at 8 mod 16, as at any function entry. */
 	*--sp = (u64)task_first_run;
 	for (int i = 0; i < 6; i++)
 		*--sp = 0; /* rbp rbx r12 r13 r14 r15 */

@@ -25,6 +25,7 @@
 #include "errno.h"
 #include "kernel/cpu.h"
 #include "kernel/irq.h"
+#include "kernel/panic.h"
 #include "kernel/params.h"
 #include "kernel/percpu.h"
 #include "kernel/platform.h"
@@ -123,6 +124,7 @@ static __noreturn void ap_main(unsigned cpu)
 	struct percpu *pc = percpu_of(cpu);
 
 	cpu_init_tables(cpu);
+	BUG_ON(!frame_aligned()); /* after the tables: a panic needs this CPU's */
 	platform_init_cpu();
 	__atomic_store_n(&pc->state, CPU_ONLINE, __ATOMIC_RELEASE);
 	sched_run_idle();
@@ -296,6 +298,8 @@ int smp_call_all(smp_fn fn, void *arg)
 void smp_stop_others(void)
 {
 	stopping = true;
-	if (cpus_online > 1)
+	/* An AP panicking while it starts is not counted online yet, but the
+	 * boot CPU runs on and must stop too. */
+	if (cpus_online > 1 || this_cpu()->cpu != 0)
 		lapic_send_ipi_others(IPI_NMI, 0);
 }

@@ -124,6 +124,23 @@ static __always_inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
 	return r;
 }
 
+/*
+ * Whether the calling function's frame is aligned as the System V ABI has
+ * it: RSP is 16-aligned at every call, so a callee's frame pointer (its
+ * entry RSP less the pushed RBP) is too.  Read from the register: the
+ * compiler assumes the alignment, folds C arithmetic on it, and an entry
+ * path that breaks it silently misplaces stack data (clang turns p + 9 on
+ * a 16-aligned array into p | 9).  Needs frame pointers, which the kernel
+ * is built with.
+ */
+static __always_inline bool frame_aligned(void)
+{
+	u64 bp;
+
+	__asm__ __volatile__("movq %%rbp, %0" : "=r"(bp));
+	return (bp & 15) == 0;
+}
+
 /* The quadword at %gs:0.  Each CPU's GS base points at its struct percpu,
  * whose first field points at itself (kernel/percpu.h's this_cpu()). */
 static __always_inline u64 read_gs_qword0(void)
