@@ -707,6 +707,7 @@ int tcp_passive_open(struct tcp_listener *l, const struct netbuf *nb, const stru
 	c->snd_wl2 = c->iss;
 	c->mss = (u16)MIN((u32)c->our_mss, s->has_mss ? (u32)s->mss : (u32)TCP_MSS_DEFAULT);
 	c->ws_ok = s->has_ws;
+	c->sack_ok = s->has_sack_perm;
 	c->snd_wscale = s->has_ws ? MIN(s->ws, (u8)TCP_WSCALE_MAX) : 0;
 	if (!c->ws_ok)
 		c->rcv_wscale = 0;

@@ -68,6 +68,11 @@ static bool parse_options(const u8 *p, u32 n, bool syn, struct tcp_seg *s)
 				s->has_mss = true;
 				s->mss = get_be16(p + 2);
 			}
+		} else if (kind == TCPOPT_SACK_PERM) {
+			if (len != 2)
+				return false;
+			if (syn)
+				s->has_sack_perm = true;
 		} else if (kind == TCPOPT_WS) {
 			if (len != 3)
 				return false;
@@ -149,6 +154,7 @@ static bool ooo_insert(struct tcp_conn *c, struct netbuf *nb, u32 seq, const u8 
 
 	if (c->nooo >= TCP_OOO_MAX || __atomic_load_n(&nb->refs, __ATOMIC_ACQUIRE) != 1 || !len)
 		return false;
+	c->sack_last = seq; /* its run is named first, kept anew or not (RFC 2018) */
 	/* A kept segment that covers this one already: nothing to keep. */
 	list_for_each_entry(pos, &c->ooo, link)
 		if (SEQ_LEQ(ooo_seq(pos), seq) && SEQ_GEQ(ooo_seq(pos) + pos->len, end))
@@ -499,6 +505,7 @@ static void syn_sent_in(struct tcp_conn *c, const struct netbuf *nb, const struc
 	c->mss = (u16)MIN((u32)c->our_mss,
 			  s->has_mss ? MAX((u32)s->mss, (u32)TCP_MSS_MIN) : (u32)TCP_MSS_DEFAULT);
 	c->ws_ok = s->has_ws;
+	c->sack_ok = s->has_sack_perm;
 	c->snd_wscale = s->has_ws ? s->ws : 0;
 	if (!c->ws_ok)
 		c->rcv_wscale = 0;

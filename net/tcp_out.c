@@ -73,19 +73,103 @@ bool tcp_window_update_due(struct tcp_conn *c)
 	return (s32)(edge - c->rcv_adv) >= (s32)step;
 }
 
-/* The MSS and window-scale options of a SYN into @p: their length. */
+/*
+ * The options of a SYN into @p: MSS, window scale and SACK-permitted (a
+ * SYN-ACK only echoes what the peer's SYN offered); their length.
+ */
 static u32 syn_options(const struct tcp_conn *c, u8 *p)
 {
+	bool answer = c->state == TCP_SYN_RECEIVED;
+	u32 n = 4;
+
 	p[0] = TCPOPT_MSS;
 	p[1] = 4;
 	put_be16(p + 2, c->our_mss);
-	if (c->state == TCP_SYN_RECEIVED && !c->ws_ok)
-		return 4;
-	p[4] = TCPOPT_NOP;
-	p[5] = TCPOPT_WS;
-	p[6] = 3;
-	p[7] = c->rcv_wscale;
-	return TCP_OPT_SYN_LEN;
+	if (!answer || c->ws_ok) {
+		p[n++] = TCPOPT_NOP;
+		p[n++] = TCPOPT_WS;
+		p[n++] = 3;
+		p[n++] = c->rcv_wscale;
+	}
+	if (!answer || c->sack_ok) {
+		p[n++] = TCPOPT_NOP;
+		p[n++] = TCPOPT_NOP;
+		p[n++] = TCPOPT_SACK_PERM;
+		p[n++] = 2;
+	}
+	return n;
+}
+
+/* The SACK blocks of an ACK, as sack_options() gathers them. */
+struct sack_set {
+	u32 block[TCP_SACK_BLOCKS][2]; /* [0]: the run with the latest arrival */
+	unsigned n;                    /* the others, in [1..n] */
+	bool latest;                   /* [0] is filled */
+};
+
+/* Add the run [@start, @end): first if it holds the latest arrival, else
+ * after the others while there is room (a run with the latest arrival is
+ * always in the list, so room is kept for it). */
+static void sack_add(struct sack_set *s, u32 start, u32 end, u32 latest)
+{
+	u32 *b;
+
+	if (!s->latest && SEQ_LEQ(start, latest) && SEQ_LT(latest, end)) {
+		b = s->block[0];
+		s->latest = true;
+	} else if (s->n < TCP_SACK_BLOCKS - 1) {
+		b = s->block[1 + s->n++];
+	} else {
+		return;
+	}
+	b[0] = start;
+	b[1] = end;
+}
+
+/*
+ * SACK blocks for what the out-of-order list holds into @p (RFC 2018): the
+ * kept segments merged into runs, the run with the latest arrival first,
+ * then the others from the lowest, at most TCP_SACK_BLOCKS; their length,
+ * 0 when the list is empty.  Without them a sender that lost several
+ * segments of a window can only resend blindly after a timeout, and the
+ * duplicate ACKs its blind resends draw make Linux believe the path
+ * reorders, so it stops fast retransmit and every later loss costs a
+ * backed-off timeout (docs/tcp.md).
+ */
+static u32 sack_options(const struct tcp_conn *c, u8 *p)
+{
+	struct sack_set s = { .n = 0 };
+	const struct netbuf *nb;
+	u32 start = 0, end = 0, n;
+	bool run = false;
+
+	list_for_each_entry(nb, &c->ooo, link) {
+		u32 seq = (u32)nb->tsc;
+
+		if (run && SEQ_LEQ(seq, end)) {
+			if (SEQ_GT(seq + nb->len, end))
+				end = seq + nb->len;
+			continue;
+		}
+		if (run)
+			sack_add(&s, start, end, c->sack_last);
+		start = seq;
+		end = seq + nb->len;
+		run = true;
+	}
+	if (!run)
+		return 0;
+	sack_add(&s, start, end, c->sack_last);
+	n = s.n + s.latest;
+	p[0] = TCPOPT_NOP;
+	p[1] = TCPOPT_NOP;
+	p[2] = TCPOPT_SACK;
+	p[3] = (u8)(2 + 8 * n);
+	for (u32 i = 0; i < n; i++) {
+		put_be32(p + 4 + 8 * i, s.block[i + !s.latest][0]);
+		put_be32(p + 8 + 8 * i, s.block[i + !s.latest][1]);
+	}
+	return 4 + 8 * n;
 }
 
 /* The header's window field. */
@@ -141,13 +225,15 @@ static int xmit(struct tcp_conn *c, u32 seq, u32 len, u8 flags)
 {
 	struct netbuf *nb = nb_alloc_tx();
 	u32 hlen = TCP_HLEN, optlen = 0;
-	u8 opts[TCP_OPT_SYN_LEN];
+	u8 opts[TCP_OPT_MAX];
 	struct tcp_hdr *th;
 
 	if (!nb)
 		return -ENOMEM; /* nothing was sent */
 	if (flags & TCP_SYN)
 		optlen = syn_options(c, opts);
+	else if ((flags & TCP_ACK) && !len && c->sack_ok && c->nooo)
+		optlen = sack_options(c, opts);
 	hlen += optlen;
 	th = nb_append(nb, hlen + len);
 	if (!th) {

@@ -97,7 +97,11 @@
 #define TCPOPT_NOP 1
 #define TCPOPT_MSS 2
 #define TCPOPT_WS 3
-#define TCP_OPT_SYN_LEN 8           /* MSS (4) + NOP + WS (3) */
+#define TCPOPT_SACK_PERM 4
+#define TCPOPT_SACK 5
+#define TCP_OPT_SYN_LEN 12          /* MSS (4) + NOP + WS (3) + NOP NOP SACK-permitted (2) */
+#define TCP_SACK_BLOCKS 4           /* SACK blocks in one ACK (no timestamps: 36 bytes) */
+#define TCP_OPT_MAX 40
 
 #define NS_PER_MS 1000000ull
 
@@ -185,6 +189,7 @@ struct tcp_conn {
 	bool fin_rcvd;                  /* [c,a] the peer's FIN is in order: EOF after the ring */
 	bool ack_now;                   /* [c] send an ACK at the next output */
 	bool ws_ok;                     /* [c] both sides scale windows */
+	bool sack_ok;                   /* [c] both sides offered SACK (RFC 2018): our ACKs carry blocks */
 	bool in_recovery;               /* [c] NewReno fast recovery */
 	bool rtt_timing;                /* [c] a segment is being timed */
 	bool persist;                   /* [c] rexmt_at is the persist timer */
@@ -211,6 +216,7 @@ struct tcp_conn {
 	struct ring rcv;
 	u8 *rcv_mem;
 	struct list_head ooo;           /* netbufs beyond rcv_nxt, by sequence */
+	u32 sack_last;                  /* seq of the latest segment kept there (its block goes first) */
 	unsigned nooo;
 
 	/* round trip and timers [c] */
@@ -258,7 +264,7 @@ struct tcp_seg {
 	u16 wnd;                        /* as on the wire, unscaled */
 	const u8 *data;
 	u32 len;                        /* payload bytes */
-	bool has_mss, has_ws;
+	bool has_mss, has_ws, has_sack_perm;
 	u16 mss;
 	u8 ws;
 };

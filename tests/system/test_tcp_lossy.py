@@ -55,17 +55,14 @@ netbuf count is back to what it was when the guest was idle at the start
 answer.  Without root everything skips with "needs root" (a failure under
 NOS_REQUIRE_ROOT_TESTS=1).
 
-Known bug, not yet fixed (issue 14 is open): a transfer INTO the guest over
-the lossy path sometimes stops receiving for 30 s (2 of 4 runs of this file
-when it was written: the 8 MiB wget once, nc's echo once), with holes and
-out-of-order segments in flight.  The three tests where the guest receives
-therefore run only with NOS_TCP_LOSSY=1 (they are skipped, with this reason,
-in `make test`) until the stall is found; the failure message then carries
-Linux's `ss -tni` samples of the stalled connection.
+The tests where the guest receives are the ones that found the need for
+SACK: without it Linux's blind resends after a timeout drew duplicate ACKs,
+it decided the path reordered a whole window and waited out doubling RTOs
+(docs/tcp.md, "SACK").  A stalled transfer's failure message carries
+Linux's `ss -tni` samples of the connection.
 """
 
 import http.client
-import os
 import random
 import re
 import socket
@@ -424,14 +421,6 @@ def lossy(request, _lossy_guest):
 
 # -------------------------------------------------------------- tests ----
 
-# See the module's "Known bug": the guest as receiver stalls now and then.
-RECEIVE_STALL = pytest.mark.skipif(
-    os.environ.get("NOS_TCP_LOSSY") != "1",
-    reason="a known TCP receive stall over lossy paths (issue 14, docs/tcp.md): "
-           "NOS_TCP_LOSSY=1 runs the tests where the guest receives")
-
-
-@RECEIVE_STALL
 def test_wget_8m_over_a_lossy_path(lossy):
     rig, relay, vm, server = lossy
     before, dropped0 = tcp_totals(vm), tcp_dropped(relay)
@@ -457,7 +446,6 @@ def test_wget_8m_over_a_lossy_path(lossy):
     assert vm.run("del /ram/8m") == ""
 
 
-@RECEIVE_STALL
 def test_nc_sends_to_a_linux_sink_over_a_lossy_path(lossy):
     rig, relay, vm, server = lossy
     sink = EchoSink(rig, rig.seg.gateway)
@@ -517,7 +505,6 @@ def test_linux_client_downloads_from_httpd_over_a_lossy_path(lossy):
         vm.run("del /ram/4m")
 
 
-@RECEIVE_STALL
 def test_wget_4m_through_nftables_random_loss(lossy):
     rig, relay, vm, server = lossy
     server.forget("4m")

@@ -44,7 +44,7 @@ KTEST(tcp, active_open_handshake)
 	u64 opens = tp_stats().active_opens;
 
 	KT_ASSERT_EQ(tp_connect(p, &c), 0);
-	/* The SYN: only SYN, from an ephemeral port, MSS then window scale (tcp-notes). */
+	/* The SYN: only SYN, from an ephemeral port, MSS, window scale, SACK-permitted. */
 	KT_EXPECT_EQ(syn->flags, TP_SYN);
 	KT_EXPECT_EQ(syn->src, OUR_IP);
 	KT_EXPECT_EQ(syn->dst, PEER_IP);
@@ -52,9 +52,10 @@ KTEST(tcp, active_open_handshake)
 	KT_EXPECT(syn->sport >= TCP_EPHEMERAL_MIN);
 	KT_EXPECT(syn->o.has_mss && syn->o.mss == TN_MSS);
 	KT_EXPECT(syn->o.has_ws && syn->o.ws == TN_WS);
-	KT_EXPECT_EQ(syn->o.norder, 2);
+	KT_EXPECT_EQ(syn->o.norder, 3);
 	KT_EXPECT_EQ(syn->o.order[0], 2);
 	KT_EXPECT_EQ(syn->o.order[1], 3);
+	KT_EXPECT_EQ(syn->o.order[2], 4); /* SACK-permitted */
 	KT_EXPECT_EQ(syn->win, 65535); /* min(buffer, 65535): never scaled on a SYN */
 	KT_EXPECT_EQ(syn->len, 0);
 	KT_EXPECT(syn->csum_ok && !syn->o.malformed);
@@ -391,7 +392,7 @@ KTEST(tcp, options_we_do_not_implement_are_ignored)
 	s.raw_opts_len = sizeof(syn_opts);
 	tp_inject(p, &s);
 	KT_ASSERT(TP_EXPECT(p, TP_SYN | TP_ACK, TP_ANY, p->iss + 1));
-	KT_EXPECT(!p->last.o.has_ts && !p->last.o.sack_ok && !p->last.o.has_ws);
+	KT_EXPECT(!p->last.o.has_ts && p->last.o.sack_ok && !p->last.o.has_ws); /* SACK echoed */
 	p->irs = p->last.seq;
 	p->rcv_nxt = p->irs + 1;
 	p->snd_nxt = p->iss + 1;

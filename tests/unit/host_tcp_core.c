@@ -149,7 +149,7 @@ KTEST(tcp_core, active_open_data_and_close)
 	KT_ASSERT_EQ(tcp_connect(&peer, PPORT, NS_S, &c), 0);
 	KT_ASSERT(act.got_syn);
 	KT_EXPECT(act.syn.csum_ok);
-	KT_EXPECT_EQ(act.syn.hlen, 28);
+	KT_EXPECT_EQ(act.syn.hlen, 32);
 	KT_EXPECT_EQ(get_be16(act.syn.opt + 2), 1460);
 	KT_EXPECT_EQ(act.syn.opt[4], TCPOPT_NOP);
 	KT_EXPECT_EQ(act.syn.opt[7], 3);

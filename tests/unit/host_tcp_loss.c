@@ -359,6 +359,7 @@ KTEST(tcp_loss, out_of_order_held_and_delivered_once_the_gap_fills)
 	tp_fill(data, 1000, 12, 2000);
 	tp_send(p, TP_ACK, s0 + 2000, p->rcv_nxt, data, 1000);
 	KT_EXPECT(TP_EXPECT(p, TP_ACK, p->rcv_nxt, s0));
+	KT_EXPECT_EQ(p->last.o.nsack, 0); /* the peer did not offer SACK */
 	KT_EXPECT_EQ(tcp_recv(c, buf, sizeof(buf), 20 * NS_MS), -ETIMEDOUT);
 	KT_EXPECT_EQ(tp_info(c).rcv_queued, 0);
 	/* The second: another duplicate ACK. */
@@ -373,6 +374,85 @@ KTEST(tcp_loss, out_of_order_held_and_delivered_once_the_gap_fills)
 	KT_EXPECT_EQ(tp_recv_exact(c, buf, 3000, NS_S), 3000);
 	KT_EXPECT_EQ(tp_check(buf, 3000, 12, 0), 3000);
 	p->snd_nxt = s0 + 3000;
+	drop_conn(p, c);
+	TCP_END();
+}
+
+/* Send 1000 bytes at @off of stream 13 and take the ACK it draws at once,
+ * for @ack (offsets from @s0). */
+static bool send_at(struct tcp_peer *p, u32 s0, u32 off, u32 ack)
+{
+	u8 data[1000];
+
+	tp_fill(data, sizeof(data), 13, off);
+	tp_send(p, TP_ACK, s0 + off, p->rcv_nxt, data, sizeof(data));
+	return tp_expect_at(p, TP_ACK, p->rcv_nxt, s0 + ack, __FILE__, __LINE__);
+}
+
+/* Whether the last ACK's SACK blocks are @n pairs of offsets from @s0 in @want. */
+static bool sack_is(struct ktest_ctx *kt, const struct tcp_peer *p, u32 s0,
+		    const u32 (*want)[2], unsigned n)
+{
+	KT_EXPECT_EQ(p->last.o.nsack, n);
+	if (p->last.o.nsack != n)
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		KT_EXPECT_EQ(p->last.o.sack[i][0] - s0, want[i][0]);
+		KT_EXPECT_EQ(p->last.o.sack[i][1] - s0, want[i][1]);
+	}
+	return true;
+}
+
+#define SACK_IS(...)                                                             \
+	sack_is(kt, p, s0, (const u32[][2]){ __VA_ARGS__ },                        \
+		sizeof((const u32[][2]){ __VA_ARGS__ }) / sizeof(u32[2]))
+
+KTEST(tcp_loss, sack_blocks_name_the_runs_held_latest_first)
+{
+	TCP_BEGIN();
+	struct tcp_conn *c;
+	static u8 buf[14000];
+	u32 s0;
+
+	p->offer_sack = true;
+	KT_ASSERT_EQ(tp_connect(p, &c), 0);
+	KT_ASSERT(p->sack_on); /* the SYN offered it, the peer's SYN-ACK agreed */
+	s0 = p->snd_nxt;
+	KT_ASSERT(send_at(p, s0, 2000, 0));
+	KT_EXPECT(SACK_IS({ 2000, 3000 }));
+	KT_ASSERT(send_at(p, s0, 4000, 0));
+	KT_EXPECT(SACK_IS({ 4000, 5000 }, { 2000, 3000 }));
+	/* The segment between them joins the two into one run. */
+	KT_ASSERT(send_at(p, s0, 3000, 0));
+	KT_EXPECT(SACK_IS({ 2000, 5000 }));
+	KT_ASSERT(send_at(p, s0, 7000, 0));
+	KT_ASSERT(send_at(p, s0, 9000, 0));
+	KT_EXPECT(SACK_IS({ 9000, 10000 }, { 2000, 5000 }, { 7000, 8000 }));
+	KT_ASSERT(send_at(p, s0, 11000, 0));
+	KT_EXPECT(SACK_IS({ 11000, 12000 }, { 2000, 5000 }, { 7000, 8000 }, { 9000, 10000 }));
+	/* Five runs: four blocks, the latest first, then the lowest. */
+	KT_ASSERT(send_at(p, s0, 13000, 0));
+	KT_EXPECT(SACK_IS({ 13000, 14000 }, { 2000, 5000 }, { 7000, 8000 }, { 9000, 10000 }));
+	/* An arrival inside a run already held puts that run first. */
+	KT_ASSERT(send_at(p, s0, 9000, 0));
+	KT_EXPECT(SACK_IS({ 9000, 10000 }, { 2000, 5000 }, { 7000, 8000 }, { 11000, 12000 }));
+	/* The gap at the front fills: the ACK moves to 5000 and names what is beyond. */
+	KT_ASSERT(send_at(p, s0, 0, 1000));
+	KT_EXPECT(SACK_IS({ 9000, 10000 }, { 2000, 5000 }, { 7000, 8000 }, { 11000, 12000 }));
+	KT_ASSERT(send_at(p, s0, 1000, 5000));
+	KT_EXPECT(SACK_IS({ 9000, 10000 }, { 7000, 8000 }, { 11000, 12000 }, { 13000, 14000 }));
+	KT_EXPECT_EQ(tp_recv_exact(c, buf, 5000, NS_S), 5000);
+	KT_EXPECT_EQ(tp_check(buf, 5000, 13, 0), 5000);
+	/* Each gap filled is acknowledged at once; the last leaves no blocks. */
+	KT_ASSERT(send_at(p, s0, 5000, 6000));
+	KT_ASSERT(send_at(p, s0, 6000, 8000));
+	KT_ASSERT(send_at(p, s0, 8000, 10000));
+	KT_ASSERT(send_at(p, s0, 10000, 12000));
+	KT_ASSERT(send_at(p, s0, 12000, 14000));
+	KT_EXPECT_EQ(p->last.o.nsack, 0);
+	KT_EXPECT_EQ(tp_recv_exact(c, buf, 9000, NS_S), 9000);
+	KT_EXPECT_EQ(tp_check(buf, 9000, 13, 5000), 9000);
+	p->snd_nxt = s0 + 14000;
 	drop_conn(p, c);
 	TCP_END();
 }
