@@ -26,6 +26,7 @@
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
+#include "kernel/prof.h"
 #include "kernel/time.h"
 #include "kernel/watchdog.h"
 #include "kernel/x86.h"
@@ -36,6 +37,7 @@ static enum irq_result lapic_tick(void *arg)
 {
 	this_cpu()->ticks++;
 	watchdog_tick(this_cpu()->irq_regs);
+	prof_tick(this_cpu()->irq_regs);
 	sched_tick();
 	ktimer_tick();
 	return IRQ_HANDLED;
