@@ -3,8 +3,9 @@
  *
  * The writer makes the sequence odd, updates, and makes it even again;
  * readers never block: they retry when the sequence was odd or changed
- * while they read.  Writers must be serialised by the caller (there is one:
- * the timer interrupt).  Used for the tick count and the time base.
+ * while they read.  Writers must be serialised by the caller.  Used for the
+ * tick count and the time base (one writer: the timer interrupt) and for
+ * each NIC's IPv4 configuration (writers under its cfg_lock, net/netdev.h).
  */
 #ifndef NOS_SEQLOCK_H
 #define NOS_SEQLOCK_H

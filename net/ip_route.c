@@ -11,7 +11,7 @@
  * multicast (no IGMP here), 127.0.0.0/8 (no loopback device).
  *
  * Every lookup reads each device's configuration through netdev_get_ipv4()
- * (a consistent copy under its cfg_lock); no lock of our own.  A device
+ * (a consistent copy under its sequence count); no lock of our own.  A device
  * whose link is down still routes: the frame is refused further down.
  */
 #include "net/ip.h"

@@ -89,6 +89,7 @@ int netdev_register(struct netdev *dev)
 	dev->txq_len = dev->rxq_len = 0;
 	dev->poll_state = 0;
 	memset(&dev->ipv4, 0, sizeof(dev->ipv4));
+	dev->cfg_seq.seq = 0;
 	memset(&dev->stats, 0, sizeof(dev->stats));
 	flags = spin_lock_irqsave(&reg_lock);
 	idx = ndevs;
@@ -132,17 +133,21 @@ void netdev_set_link(struct netdev *dev, bool up)
 
 void netdev_get_ipv4(struct netdev *dev, struct netdev_ipv4 *out)
 {
-	u64 flags = spin_lock_irqsave(&dev->cfg_lock);
+	u32 seq;
 
-	*out = dev->ipv4;
-	spin_unlock_irqrestore(&dev->cfg_lock, flags);
+	do {
+		seq = seq_read_begin(&dev->cfg_seq);
+		*out = dev->ipv4;
+	} while (seq_read_retry(&dev->cfg_seq, seq));
 }
 
 void netdev_set_ipv4(struct netdev *dev, const struct netdev_ipv4 *cfg)
 {
 	u64 flags = spin_lock_irqsave(&dev->cfg_lock);
 
+	seq_write_begin(&dev->cfg_seq);
 	dev->ipv4 = *cfg;
+	seq_write_end(&dev->cfg_seq);
 	spin_unlock_irqrestore(&dev->cfg_lock, flags);
 	for (unsigned i = 0; i < nlisteners; i++)
 		listeners[i](dev, cfg);

@@ -18,14 +18,17 @@
  * Devices are never unregistered, so a struct netdev pointer stays valid
  * for the rest of the boot and the registry is read without a lock.
  *
- * Locks (none nests inside another here): cfg_lock guards the IPv4
- * configuration, txq_lock and rxq_lock their queues; all three are taken
- * with interrupts off (drivers call in from interrupt handlers) and are
- * leaves: nothing is called with them held.  Counters are atomic.
+ * Locks (none nests inside another here): cfg_lock serialises writers of
+ * the IPv4 configuration, which readers copy under the cfg_seq sequence
+ * count without a lock (every frame in and out reads it); txq_lock and
+ * rxq_lock guard their queues.  All three are taken with interrupts off
+ * (drivers call in from interrupt handlers) and are leaves: nothing is
+ * called with them held.  Counters are atomic.
  */
 #ifndef NOS_NET_NETDEV_H
 #define NOS_NET_NETDEV_H
 
+#include "kernel/seqlock.h"
 #include "kernel/spinlock.h"
 #include "lib/list.h"
 #include "net/inet.h"
@@ -79,7 +82,8 @@ struct netdev {
 	bool link_up;                       /* [a] */
 
 	spinlock_t cfg_lock;
-	struct netdev_ipv4 ipv4;            /* [cfg] */
+	struct seqcount cfg_seq;            /* [cfg] odd while ipv4 changes */
+	struct netdev_ipv4 ipv4;            /* [cfg] written; read under cfg_seq */
 
 	spinlock_t txq_lock;
 	struct list_head txq;               /* [txq] netbufs waiting for the driver */

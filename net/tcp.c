@@ -343,7 +343,7 @@ static u32 initial_cwnd(u16 mss)
 static void conn_start(struct tcp_conn *c)
 {
 	c->iss = tcp_isn(&c->laddr, c->lport, &c->raddr, c->rport);
-	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+	c->snd_una = c->snd_nxt = c->snd_max = c->pushed_seq = c->iss;
 	/* The rings' counters are stream offsets: data byte 0 is iss + 1. */
 	c->snd.head = c->snd.tail = 0;
 	c->rcv.head = c->rcv.tail = 0;

@@ -68,9 +68,10 @@ static void stat_line(void *arg, const struct tcp_conn_info *i)
 		snprintf(r, sizeof(r), "*:*");
 	else
 		addr_port(r, sizeof(r), &i->remote, i->rport, false);
-	sh_printf(x->sh, "%-12s %-21s %-21s %7u %7u %5u.%01u/%-5u %7u %6llu\n",
+	sh_printf(x->sh, "%-12s %-21s %-21s %7u %7u %5u.%01u/%-5u %7u %7u %6llu\n",
 		  tcp_state_name(i->state), l, r, i->snd_queued, i->rcv_queued, i->srtt_us / 1000,
-		  (i->srtt_us % 1000) / 100, i->rto_ms, i->cwnd, (unsigned long long)i->retransmits);
+		  (i->srtt_us % 1000) / 100, i->rto_ms, i->cwnd, i->snd_wnd,
+		  (unsigned long long)i->retransmits);
 }
 
 static int cmd_tcpstat(struct sh *sh, int argc, char **argv)
@@ -80,8 +81,8 @@ static int cmd_tcpstat(struct sh *sh, int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
-	sh_printf(sh, "%-12s %-21s %-21s %7s %7s %13s %7s %6s\n", "state", "local", "remote",
-		  "send-q", "recv-q", "srtt/rto ms", "cwnd", "retx");
+	sh_printf(sh, "%-12s %-21s %-21s %7s %7s %13s %7s %7s %6s\n", "state", "local", "remote",
+		  "send-q", "recv-q", "srtt/rto ms", "cwnd", "wnd", "retx");
 	tcp_for_each(stat_line, &x);
 	tcp_get_stats(&st);
 	sh_printf(sh, "segments: %llu in, %llu out; retransmits %llu (fast %llu, timeouts %llu)\n",

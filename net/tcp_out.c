@@ -367,6 +367,24 @@ static bool can_send_data(enum tcp_state s)
 	       s == TCP_CLOSING || s == TCP_LAST_ACK;
 }
 
+/*
+ * Whether the segment of @len bytes at snd_nxt, of @avail unsent, carries
+ * PSH: the last of the queued data, and otherwise once per half of the
+ * peer's largest window, as Linux does.  Receivers that delay their ACK
+ * until a PSH or a timer (slirp's BSD stack waits for its 2 ms timer) would
+ * otherwise hold the whole window's ACK back, and a 64 KiB window would
+ * see one round trip of several milliseconds per window.
+ */
+static bool push_due(struct tcp_conn *c, u32 len, u32 avail)
+{
+	u32 end = c->snd_nxt + len;
+
+	if (len != avail && SEQ_LT(end, c->pushed_seq + c->max_sndwnd / 2))
+		return false;
+	c->pushed_seq = end;
+	return true;
+}
+
 void tcp_output(struct tcp_conn *c)
 {
 	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
@@ -395,7 +413,7 @@ void tcp_output(struct tcp_conn *c)
 			break;
 		if (fin)
 			flags |= TCP_FIN;
-		if (len && len == avail)
+		if (len && push_due(c, len, avail))
 			flags |= TCP_PSH;
 		if (xmit(c, c->snd_nxt, len, flags) == -ENOMEM)
 			break; /* the persist or retransmission timer tries again */

@@ -200,6 +200,7 @@ struct tcp_conn {
 	/* send side [c]; the ring's producer end is [o] */
 	u32 iss, snd_una, snd_nxt, snd_max;
 	u32 snd_wnd, max_sndwnd;        /* bytes, scaled */
+	u32 pushed_seq;                 /* [c] the end of the last segment sent with PSH */
 	u32 snd_wl1, snd_wl2;
 	u8 snd_wscale, rcv_wscale;
 	u16 mss;                        /* what we send at most */

@@ -250,6 +250,44 @@ KTEST(tcp_flow, nagle_holds_a_small_segment_while_data_is_unacked)
 	TCP_END();
 }
 
+/*
+ * PSH marks the last of the queued data, and also goes out once per half
+ * of the peer's largest window: receivers that hold their ACK for a PSH or
+ * a timer (slirp's BSD stack) then answer twice per window.
+ */
+KTEST(tcp_flow, psh_once_per_half_window_and_on_the_last_data)
+{
+	TCP_BEGIN();
+	struct tcp_conn *c;
+	u32 s0, pushed = 0, ends[10];
+
+	p->wnd = 8 * TN_MSS; /* half a window: four segments */
+	KT_ASSERT_EQ(tp_connect(p, &c), 0);
+	s0 = p->rcv_nxt;
+	tp_fill(bigbuf, 10 * TN_MSS, 23, 0);
+	KT_ASSERT_EQ(tcp_send(c, bigbuf, 10 * TN_MSS, NS_S), 10 * TN_MSS);
+	for (unsigned i = 0; i < 8; i++) {
+		KT_ASSERT(TP_EXPECT(p, TP_ACK, s0 + i * TN_MSS, p->snd_nxt));
+		KT_EXPECT_EQ(p->last.len, TN_MSS);
+		if (p->last.flags & TP_PSH)
+			ends[pushed++] = p->last.seq + p->last.len - s0;
+		p->rcv_nxt = p->last.seq + p->last.len;
+	}
+	TP_EXPECT_NONE(p); /* the window is full */
+	KT_ASSERT_EQ(pushed, 2);
+	KT_EXPECT_EQ(ends[0], 4 * TN_MSS);
+	KT_EXPECT_EQ(ends[1], 8 * TN_MSS);
+	tp_ack(p);
+	KT_ASSERT(TP_EXPECT(p, TP_ACK, s0 + 8 * TN_MSS, p->snd_nxt));
+	KT_EXPECT(!(p->last.flags & TP_PSH)); /* a quarter window since the last PSH, more queued */
+	KT_ASSERT(TP_EXPECT(p, TP_ACK, s0 + 9 * TN_MSS, p->snd_nxt));
+	KT_EXPECT(p->last.flags & TP_PSH); /* the last queued byte */
+	p->rcv_nxt = s0 + 10 * TN_MSS;
+	tp_ack(p);
+	drop_conn(p, c);
+	TCP_END();
+}
+
 /* ----------------------------------------------------------- delayed ACK */
 
 KTEST(tcp_flow, delayed_ack_every_second_segment_or_after_the_delay)
