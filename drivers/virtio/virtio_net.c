@@ -46,11 +46,8 @@
  * changed, a foreign one may lack headroom) the slot's own header array is
  * a first descriptor.  A legacy device without ANY_LAYOUT always gets the
  * header in a descriptor of its own, on both rings.  Completions are
- * reclaimed by xmit itself, by the RX poll (a sender's ACKs come back
- * that way) and by the watch timer; the TX interrupt stays masked
- * (VIRTQ_AVAIL_F_NO_INTERRUPT) except while xmit waits for room in a full
- * ring — one interrupt per completed frame cost a bulk sender a third of
- * its CPU under TCG.  The reclaim that frees room masks it again, calls
+ * reclaimed by the TX interrupt, by xmit itself and by the watch timer;
+ * when xmit had found the ring full, the reclaim that frees room calls
  * netdev_tx_wake() and the layer retries from the NET_TX SoftIrq.
  *
  * Interrupts come as the transport sets them up (MSI-X per queue, INTx,
@@ -377,14 +374,11 @@ static bool rx_unmask(struct vnet *vn)
 	return more;
 }
 
-static void tx_reclaim(struct vnet *vn);
-
 static int vnet_poll(struct netdev *dev, int budget)
 {
 	struct vnet *vn = dev->priv;
 	int done = 0;
 
-	tx_reclaim(vn);
 	while (done < budget) {
 		int want = MIN(budget - done, RX_BATCH), n = rx_batch(vn, want);
 
@@ -453,11 +447,8 @@ static void tx_reclaim(struct vnet *vn)
 	struct vnet_slot *s;
 	struct netbuf *nb, *tmp;
 	bool wake = false;
-	u64 flags;
+	u64 flags = spin_lock_irqsave(&vn->tx_lock);
 
-	if (!virtq_has_used(&vn->txq))
-		return; /* a racing completion is reclaimed by the next caller */
-	flags = spin_lock_irqsave(&vn->tx_lock);
 	while ((s = virtq_get_used(&vn->txq, NULL)) != NULL) {
 		if (!slot_valid(vn, s)) {
 			vnet_warn_once(vn, W_TX_TOKEN, "an unknown TX token ignored", 0);
@@ -470,10 +461,8 @@ static void tx_reclaim(struct vnet *vn)
 		list_add_tail(&nb->link, &done);
 		wake = vn->tx_full;
 	}
-	if (wake) {
+	if (wake)
 		vn->tx_full = false;
-		virtq_irq_off(&vn->txq);
-	}
 	spin_unlock_irqrestore(&vn->tx_lock, flags);
 	list_for_each_entry_safe(nb, tmp, &done, link) {
 		list_del(&nb->link);
@@ -514,18 +503,6 @@ static bool tx_frame_ok(struct vnet *vn, const struct netbuf *nb)
 	return false;
 }
 
-/*
- * The ring is full: ask for the TX interrupt, which reclaims and wakes the
- * layer; under tx_lock.  Completions that came before the unmask raise no
- * interrupt, so then the NET_TX SoftIrq is asked to call xmit again.
- */
-static void tx_wait_for_room(struct vnet *vn)
-{
-	vn->tx_full = true;
-	if (vn->vp.irq_mode != VIRTIO_IRQ_POLL && virtq_irq_on(&vn->txq))
-		netdev_tx_wake(&vn->dev);
-}
-
 static void vnet_xmit(struct netdev *dev)
 {
 	struct vnet *vn = dev->priv;
@@ -539,7 +516,7 @@ static void vnet_xmit(struct netdev *dev)
 	flags = spin_lock_irqsave(&vn->tx_lock);
 	for (;;) {
 		if (!vn->free_slots || vn->txq.num_free < 2) {
-			tx_wait_for_room(vn);
+			vn->tx_full = true;
 			break;
 		}
 		nb = netdev_tx_dequeue(dev);
@@ -712,7 +689,6 @@ static int vnet_probe(struct pci_dev *pdev)
 	qs[0] = &vn->rxq;
 	qs[1] = &vn->txq;
 	virtio_pci_irq(&vn->vp, qs, 2, vnet_on_queue, vn, "virtio-net");
-	virtq_irq_off(&vn->txq); /* until a full ring asks for it */
 	vn->dev.link_up = link_read(vn); /* after the interrupts: legacy config moves with MSI-X */
 	vn->dev.ops = &vnet_ops;
 	rx_refill(vn, &none, KICK_NEVER); /* no notifications before DRIVER_OK */
