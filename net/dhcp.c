@@ -49,6 +49,7 @@ struct dhcp_lease {
 	u8 ndns;
 	u32 dns[NETDEV_DNS_MAX];
 	u32 lease_s, t1_s, t2_s;
+	u16 mtu;                    /* option 26; 0: the driver's */
 };
 
 /* Legend: [c] the client's lock; [I] dhcp_init(). */
@@ -74,6 +75,8 @@ struct dhcp_act {
 	u32 src, dst;
 	bool set_cfg;
 	struct netdev_ipv4 cfg;
+	bool set_mtu;
+	u16 mtu;                    /* 0: back to the driver's */
 	u32 drop;                   /* remove this address if it is still DHCP's */
 	bool wake;
 };
@@ -148,7 +151,7 @@ static void msg_base(const struct dhcp_client *c, u8 type, struct dhcp_msg *m)
 {
 	static const u8 params[] = { DHCP_OPT_MASK,	 DHCP_OPT_ROUTER,    DHCP_OPT_DNS,
 				     DHCP_OPT_LEASE,	 DHCP_OPT_SERVER_ID, DHCP_OPT_T1,
-				     DHCP_OPT_T2 };
+				     DHCP_OPT_T2,	 DHCP_OPT_MTU };
 	u64 secs = (time_ns() - MIN(time_ns(), c->began_ns)) / NS_PER_S;
 
 	memset(m, 0, sizeof(*m));
@@ -237,12 +240,30 @@ static void drop_address(struct netdev *dev, u32 addr)
 	netdev_set_ipv4(dev, &none);
 }
 
+/* The lease's MTU on @dev (0: the driver's), logged when it changes. */
+static void apply_mtu(struct netdev *dev, u16 mtu)
+{
+	u32 old = netdev_mtu(dev);
+
+	if (netdev_set_mtu(dev, mtu) || netdev_mtu(dev) == old)
+		return;
+	if (mtu == netdev_mtu(dev))
+		pr_info("dhcp: %s: MTU %u (option 26), was %u", dev->name, mtu, old);
+	else if (mtu)
+		pr_info("dhcp: %s: MTU %u (option 26 said %u, the driver's most), was %u",
+			dev->name, netdev_mtu(dev), mtu, old);
+	else
+		pr_info("dhcp: %s: MTU back to the driver's %u", dev->name, netdev_mtu(dev));
+}
+
 static void act(struct dhcp_client *c, struct netdev *dev, struct dhcp_act *a)
 {
 	struct netdev_ipv4 cur;
 
 	if (a->drop)
 		drop_address(dev, a->drop);
+	if (a->set_mtu)
+		apply_mtu(dev, a->mtu);
 	if (a->set_cfg) {
 		netdev_get_ipv4(dev, &cur);
 		if (!cfg_same(&cur, &a->cfg))
@@ -280,8 +301,11 @@ static void discover_locked(struct dhcp_client *c, struct dhcp_act *a)
 /* Give the lease up: the address goes (if still ours), the exchange restarts. */
 static void lose_lease_locked(struct dhcp_client *c, struct dhcp_act *a)
 {
-	if (has_lease(c->state))
+	if (has_lease(c->state)) {
 		a->drop = c->lease.addr;
+		a->set_mtu = true;
+		a->mtu = 0;
+	}
 	memset(&c->lease, 0, sizeof(c->lease));
 	c->t1_ns = c->t2_ns = c->expiry_ns = 0;
 }
@@ -426,6 +450,7 @@ static void lease_from(const struct dhcp_msg *m, u32 server, struct dhcp_lease *
 		if (m->dns[i])
 			l->dns[l->ndns++] = m->dns[i];
 	l->server = m->has & DHCP_HAS_SERVER_ID ? m->server_id : server;
+	l->mtu = m->has & DHCP_HAS_MTU ? m->mtu : 0;
 	lease_times(m, l);
 }
 
@@ -458,6 +483,8 @@ static void bind_locked(struct dhcp_client *c, const struct dhcp_lease *l, struc
 	set_state(c, DHCP_BOUND, a);
 	cfg_of(l, &a->cfg);
 	a->set_cfg = true;
+	a->set_mtu = true;
+	a->mtu = l->mtu;
 	if (l->lease_s == DHCP_LEASE_INFINITE) {
 		c->t1_ns = c->t2_ns = c->expiry_ns = 0;
 		c->due_ns = 0;

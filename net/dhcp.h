@@ -8,7 +8,8 @@
  *   SELECTING ──OFFER──▶ REQUESTING: REQUEST broadcast for the offered
  *                           address and server (up to 4 sends, then INIT)
  *   REQUESTING ──ACK──▶ BOUND: the address, prefix, gateway and DNS
- *                           servers are set on the device
+ *                           servers are set on the device, and its MTU
+ *                           (option 26, else the driver's)
  *   BOUND ──T1──▶ RENEWING: REQUEST unicast to the server, again at half
  *                           the time left to T2 (at least 4 s)
  *   RENEWING ──T2──▶ REBINDING: REQUEST broadcast, to any server
@@ -20,10 +21,12 @@
  * T1 and T2 come from options 58/59, else 0.5 and 0.875 of the lease
  * (option 51); an infinite lease is never renewed.  Every message carries
  * the hostname "nos", a client identifier and the parameter request list
- * (mask, router, DNS, lease, server id, T1, T2).  Each exchange has a
+ * (mask, router, DNS, lease, server id, T1, T2, MTU).  Each exchange has a
  * random xid; replies with another xid or another MAC are ignored.  Each
  * transition is logged ("dhcp: eth0: bound to 10.0.2.15/24 gw 10.0.2.2 dns
- * 10.0.2.3 lease 86400 s").
+ * 10.0.2.3 lease 86400 s"), and so is an MTU change.  A lease given up
+ * (expired, NAK, stop) puts the driver's MTU back along with removing the
+ * address.
  *
  * Why no task: the client never has to wait for anything in the middle of
  * its work — every step is "a message came" or "a time passed", and ends

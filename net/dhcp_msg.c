@@ -62,6 +62,15 @@ static void take_u32(struct dhcp_msg *m, u32 bit, u32 *field, const u8 *v, u8 le
 	m->has |= bit;
 }
 
+/* Option 26: two bytes, at least DHCP_MTU_MIN; ignored otherwise. */
+static void take_mtu(struct dhcp_msg *m, const u8 *v, u8 len)
+{
+	if (len != 2 || get_be16(v) < DHCP_MTU_MIN)
+		return;
+	m->mtu = get_be16(v);
+	m->has |= DHCP_HAS_MTU;
+}
+
 static void take_hostname(struct dhcp_msg *m, const u8 *v, u8 len)
 {
 	size_t n = MIN((size_t)len, (size_t)DHCP_HOSTNAME_MAX);
@@ -97,6 +106,7 @@ static void opt_take(struct dhcp_msg *m, u8 code, const u8 *v, u8 len, u8 *overl
 	case DHCP_OPT_LEASE: take_u32(m, DHCP_HAS_LEASE, &m->lease_s, v, len); break;
 	case DHCP_OPT_T1: take_u32(m, DHCP_HAS_T1, &m->t1_s, v, len); break;
 	case DHCP_OPT_T2: take_u32(m, DHCP_HAS_T2, &m->t2_s, v, len); break;
+	case DHCP_OPT_MTU: take_mtu(m, v, len); break;
 	case DHCP_OPT_ROUTER:
 		if (len >= 4 && len % 4 == 0 && !(m->has & DHCP_HAS_ROUTER)) {
 			m->router = get_be32(v);
@@ -283,6 +293,12 @@ static void build_server_opts(const struct dhcp_msg *m, struct wr *w)
 		wr_opt_u32(w, DHCP_OPT_ROUTER, m->router);
 	if (m->ndns)
 		wr_opt_addrs(w, DHCP_OPT_DNS, m->dns, m->ndns);
+	if (m->has & DHCP_HAS_MTU) {
+		u8 b[2];
+
+		put_be16(b, m->mtu);
+		wr_opt(w, DHCP_OPT_MTU, b, 2);
+	}
 }
 
 int dhcp_msg_build(const struct dhcp_msg *m, u8 *buf, size_t cap)

@@ -19,16 +19,17 @@
  * Parsing trusts nothing: an option whose length runs past its field, a
  * truncated fixed part, a wrong cookie or a missing message type (53) make
  * the whole message invalid (-EBADMSG); an option of a known code but a
- * wrong length is ignored as if absent; a field that runs out without an
- * END is accepted (the options simply stop there).  Overloaded sname/file
+ * wrong length is ignored as if absent, and so is an MTU (26) below the
+ * least legal 68; a field that runs out without an END is accepted (the
+ * options simply stop there).  Overloaded sname/file
  * fields are read after the options field, file first, as RFC 2131 §4.1
  * says; an overload option inside them is not followed again.
  *
  * Building writes the fixed part, the cookie, the options whose DHCP_HAS_*
  * bit (or non-empty value) is set, END, and pads to DHCP_MSG_MIN bytes
  * (some servers drop BOOTP messages shorter than 300 bytes).  The server
- * options (mask, router, DNS, lease, T1, T2) can be built as well, which is
- * how the host tests play the server.
+ * options (mask, router, DNS, lease, T1, T2, MTU) can be built as well,
+ * which is how the host tests play the server.
  */
 #ifndef NOS_NET_DHCP_MSG_H
 #define NOS_NET_DHCP_MSG_H
@@ -60,6 +61,7 @@ enum dhcp_type {
 #define DHCP_OPT_ROUTER 3
 #define DHCP_OPT_DNS 6
 #define DHCP_OPT_HOSTNAME 12
+#define DHCP_OPT_MTU 26         /* Interface MTU (RFC 2132 §5.1) */
 #define DHCP_OPT_REQUESTED_IP 50
 #define DHCP_OPT_LEASE 51
 #define DHCP_OPT_OVERLOAD 52
@@ -75,6 +77,7 @@ enum dhcp_type {
 #define DHCP_HOSTNAME_MAX 63
 #define DHCP_PARAMS_MAX 16      /* codes kept from option 55 */
 #define DHCP_LEASE_INFINITE 0xffffffffu
+#define DHCP_MTU_MIN 68         /* option 26's least legal value (RFC 2132 §5.1) */
 
 /* Which of the scalar options a message carries. */
 #define DHCP_HAS_MASK (1u << 0)
@@ -85,6 +88,7 @@ enum dhcp_type {
 #define DHCP_HAS_T1 (1u << 5)
 #define DHCP_HAS_T2 (1u << 6)
 #define DHCP_HAS_CLIENT_ID (1u << 7)    /* building: send 61 = type 1 + chaddr */
+#define DHCP_HAS_MTU (1u << 8)
 
 /* A message, decoded.  Addresses are IPv4 in host byte order. */
 struct dhcp_msg {
@@ -97,6 +101,7 @@ struct dhcp_msg {
 	u32 has;                        /* DHCP_HAS_* */
 	u32 mask, router, server_id, requested_ip;
 	u32 lease_s, t1_s, t2_s;        /* seconds */
+	u16 mtu;                        /* option 26 */
 	u32 dns[DHCP_DNS_MAX];
 	u8 ndns;
 	u8 nparams;

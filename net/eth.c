@@ -20,10 +20,15 @@
 #include "lib/byteorder.h"
 #include "lib/string.h"
 
-/* The longest frame we take: the MTU, the header, and a VLAN tag's room. */
+/*
+ * The longest frame we take: the driver's MTU, the header, and a VLAN
+ * tag's room.  Not the MTU DHCP may have lowered (netdev_set_mtu()): what
+ * we send follows that, what the wire brings is taken as long as the NIC
+ * could carry it.
+ */
 static u32 eth_max_frame(const struct netdev *dev)
 {
-	return dev->mtu + ETH_HLEN + 4;
+	return dev->mtu_max + ETH_HLEN + 4;
 }
 
 static void eth_drop(struct netbuf *nb, bool malformed)

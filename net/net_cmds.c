@@ -73,14 +73,22 @@ static void net_show_counters(struct sh *sh, const char *what, const struct net_
 		  (unsigned long long)c->drops, (unsigned long long)c->errors);
 }
 
+/* "eth0: MAC ..., MTU 1500, link up" and the IPv4 line: `net` and `ifconfig <dev>`. */
+static void net_show_head(struct sh *sh, struct netdev *dev)
+{
+	char mac[MAC_STR_MAX];
+
+	sh_printf(sh, "%s: MAC %s, MTU %u, link %s\n", dev->name, mac_format(&dev->mac, mac),
+		  netdev_mtu(dev), __atomic_load_n(&dev->link_up, __ATOMIC_RELAXED) ? "up" : "down");
+	net_show_ipv4(sh, dev);
+}
+
 static void net_show_dev(struct sh *sh, struct netdev *dev)
 {
 	const struct netdev_stats *st = &dev->stats;
-	char mac[MAC_STR_MAX], name[16];
+	char name[16];
 
-	sh_printf(sh, "%s: MAC %s, MTU %u, link %s\n", dev->name, mac_format(&dev->mac, mac),
-		  dev->mtu, __atomic_load_n(&dev->link_up, __ATOMIC_RELAXED) ? "up" : "down");
-	net_show_ipv4(sh, dev);
+	net_show_head(sh, dev);
 	sh_printf(sh, "  %-8s %10s %12s %8s %8s\n", "", "packets", "bytes", "drops", "errors");
 	net_show_counters(sh, "rx", &st->rx);
 	net_show_counters(sh, "tx", &st->tx);
@@ -413,8 +421,7 @@ static int cmd_ifconfig(struct sh *sh, int argc, char **argv)
 		return -ENODEV;
 	}
 	if (argc == 2) {
-		sh_printf(sh, "%s:", dev->name);
-		net_show_ipv4(sh, dev);
+		net_show_head(sh, dev);
 		return 0;
 	}
 	return ifconfig_set(sh, dev, argc, argv);

@@ -86,6 +86,7 @@ int netdev_register(struct netdev *dev)
 	spin_lock_init(&dev->rxq_lock, "netdev rxq");
 	list_init(&dev->txq);
 	list_init(&dev->rxq);
+	dev->mtu_max = dev->mtu;
 	dev->txq_len = dev->rxq_len = 0;
 	dev->poll_state = 0;
 	memset(&dev->ipv4, 0, sizeof(dev->ipv4));
@@ -151,6 +152,23 @@ void netdev_set_ipv4(struct netdev *dev, const struct netdev_ipv4 *cfg)
 	spin_unlock_irqrestore(&dev->cfg_lock, flags);
 	for (unsigned i = 0; i < nlisteners; i++)
 		listeners[i](dev, cfg);
+}
+
+u32 netdev_mtu(const struct netdev *dev)
+{
+	return __atomic_load_n(&dev->mtu, __ATOMIC_RELAXED);
+}
+
+int netdev_set_mtu(struct netdev *dev, u32 mtu)
+{
+	if (mtu && mtu < NETDEV_MTU_MIN) {
+		pr_warn("net: %s: MTU %u refused (below %u); keeping %u", dev->name, mtu,
+			NETDEV_MTU_MIN, netdev_mtu(dev));
+		return -EINVAL;
+	}
+	mtu = mtu ? MIN(mtu, dev->mtu_max) : dev->mtu_max;
+	__atomic_store_n(&dev->mtu, mtu, __ATOMIC_RELAXED);
+	return 0;
 }
 
 /* ------------------------------------------------------------ counters */

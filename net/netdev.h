@@ -15,6 +15,11 @@
  * it frees slots.  A full queue drops the frame (counted): nothing here
  * ever blocks.
  *
+ * The MTU starts as the driver's and may be lowered below it (DHCP's
+ * option 26 does, with netdev_set_mtu()); IP and TCP read dev->mtu for
+ * what they send, without a lock.  Input takes frames up to the driver's
+ * mtu_max whatever the MTU.
+ *
  * Devices are never unregistered, so a struct netdev pointer stays valid
  * for the rest of the boot and the registry is read without a lock.
  *
@@ -75,7 +80,8 @@ struct netdev {
 	char name[NETDEV_NAME_MAX];         /* [I] "eth0" (given by netdev_register) */
 	unsigned index;                     /* [I] 0 for eth0 */
 	struct mac_addr mac;                /* [I] */
-	u32 mtu;                            /* [I] the largest IP packet: 1500 */
+	u32 mtu;                            /* [a] the largest IP packet now: netdev_set_mtu() */
+	u32 mtu_max;                        /* [I] the driver's mtu (netdev_register copies it) */
 	u32 features;                       /* [I] NETDEV_F_* */
 	const struct netdev_ops *ops;       /* [I] */
 	void *priv;                         /* [drv] */
@@ -125,6 +131,17 @@ netdev_input_fn netdev_set_input(netdev_input_fn fn);
 /* IPv4 configuration: a consistent copy out, or a whole new one in. */
 void netdev_get_ipv4(struct netdev *dev, struct netdev_ipv4 *out);
 void netdev_set_ipv4(struct netdev *dev, const struct netdev_ipv4 *cfg);
+
+/*
+ * The MTU IP and TCP go by from now on (connections keep the MSS they
+ * announced): @mtu, clamped to the driver's mtu_max; 0 restores the
+ * driver's.  0, or -EINVAL (logged, the MTU unchanged) below
+ * NETDEV_MTU_MIN, the datagram every IPv4 host must take (RFC 791).  Any
+ * context.
+ */
+#define NETDEV_MTU_MIN 576
+int netdev_set_mtu(struct netdev *dev, u32 mtu);
+u32 netdev_mtu(const struct netdev *dev);
 
 /*
  * Called (in the caller's context, after the change, no lock held) each

@@ -139,6 +139,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -966,6 +967,44 @@ class NetRig:
             yield self
         finally:
             self.random_loss(0, 0)
+
+
+class EchoSink:
+    """One TCP connection accepted in @rig's namespace at @ip: everything it
+    brings is counted and checksummed (zlib.crc32), then sent back once the
+    peer has shut its side down.  Notes the socket's send MSS (TCP_MAXSEG)
+    and any socket error; `port` is the port it listens on."""
+
+    def __init__(self, rig, ip):
+        self.listener = rig.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind((ip, 0))
+        self.listener.listen(1)
+        self.listener.settimeout(30 * nh.timeout_scale())
+        self.port = self.listener.getsockname()[1]
+        self.bytes, self.crc, self.maxseg, self.error, self.echoed = 0, 0, None, None, False
+        self.thread = threading.Thread(target=self._serve, daemon=True, name="echo-sink")
+        self.thread.start()
+
+    def _serve(self):
+        try:
+            conn, _ = self.listener.accept()
+            with conn:
+                conn.settimeout(60 * nh.timeout_scale())
+                self.maxseg = conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
+                got = []
+                while data := conn.recv(1 << 16):
+                    got.append(data)
+                    self.bytes += len(data)
+                    self.crc = zlib.crc32(data, self.crc)
+                conn.sendall(b"".join(got))
+                self.echoed = True
+                conn.shutdown(socket.SHUT_WR)
+                while conn.recv(1 << 16):
+                    pass
+        except OSError as e:
+            self.error = e
+        finally:
+            self.listener.close()
 
 
 def boot_on_rig(boot_vm, rig, cmdline="", extra_args=(), **kw):

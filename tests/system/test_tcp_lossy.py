@@ -188,43 +188,6 @@ class NsHttpServer(ThreadingHTTPServer):
             self.stats.pop(name, None)
 
 
-class EchoSink:
-    """One connection accepted in the namespace: everything it brings is
-    counted and checksummed, then sent back once the peer has shut its
-    side down."""
-
-    def __init__(self, rig, ip):
-        self.listener = rig.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.bind((ip, 0))
-        self.listener.listen(1)
-        self.listener.settimeout(30 * nh.timeout_scale())
-        self.port = self.listener.getsockname()[1]
-        self.bytes, self.crc, self.error, self.echoed = 0, 0, None, False
-        self.thread = threading.Thread(target=self._serve, daemon=True,
-                                       name="echo-sink")
-        self.thread.start()
-
-    def _serve(self):
-        try:
-            conn, _ = self.listener.accept()
-            with conn:
-                conn.settimeout(60 * nh.timeout_scale())
-                got = []
-                while data := conn.recv(1 << 16):
-                    got.append(data)
-                    self.bytes += len(data)
-                    self.crc = zlib.crc32(data, self.crc)
-                conn.sendall(b"".join(got))
-                self.echoed = True
-                conn.shutdown(socket.SHUT_WR)
-                while conn.recv(1 << 16):
-                    pass
-        except OSError as e:
-            self.error = e
-        finally:
-            self.listener.close()
-
-
 # ------------------------------------------------------- the guest ----
 
 def wait_bound(vm, timeout=15):
@@ -448,7 +411,7 @@ def test_wget_8m_over_a_lossy_path(lossy):
 
 def test_nc_sends_to_a_linux_sink_over_a_lossy_path(lossy):
     rig, relay, vm, server = lossy
-    sink = EchoSink(rig, rig.seg.gateway)
+    sink = nr.EchoSink(rig, rig.seg.gateway)
     before, linux0 = retransmits(vm), linux_retransmits(rig)
     t0 = time.monotonic()
     with relay.impaired(**lossy_path(SEED + 2)):

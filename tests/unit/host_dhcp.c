@@ -53,13 +53,14 @@ static void fill_ack(struct dhcp_msg *m)
 	m->siaddr = 0x0a000202;
 	m->chaddr = mac;
 	m->has = DHCP_HAS_MASK | DHCP_HAS_ROUTER | DHCP_HAS_LEASE | DHCP_HAS_SERVER_ID |
-		 DHCP_HAS_T1 | DHCP_HAS_T2;
+		 DHCP_HAS_T1 | DHCP_HAS_T2 | DHCP_HAS_MTU;
 	m->mask = 0xffffff00;
 	m->router = 0x0a000202;
 	m->server_id = 0x0a000202;
 	m->lease_s = 86400;
 	m->t1_s = 40000;
 	m->t2_s = 70000;
+	m->mtu = 1460;
 	m->ndns = 2;
 	m->dns[0] = 0x0a000203;
 	m->dns[1] = 0x08080808;
@@ -121,6 +122,7 @@ KTEST(dhcp_msg, server_roundtrip)
 	KT_EXPECT_EQ(got.lease_s, 86400);
 	KT_EXPECT_EQ(got.t1_s, 40000);
 	KT_EXPECT_EQ(got.t2_s, 70000);
+	KT_EXPECT_EQ(got.mtu, 1460);
 	KT_ASSERT_EQ(got.ndns, 2);
 	KT_EXPECT_EQ(got.dns[1], 0x08080808);
 }
@@ -229,6 +231,37 @@ KTEST(dhcp_msg, hostile_options)
 			KT_EXPECT(!(m.has & DHCP_HAS_MASK)); /* wrong lengths are ignored */
 			KT_EXPECT_EQ(m.ndns, 0);
 		}
+	}
+}
+
+/* Option 26: two bytes big-endian, at least 68; anything else is as if absent. */
+KTEST(dhcp_msg, interface_mtu)
+{
+	static const struct opt_case cases[] = {
+		{ "1460", { 53, 1, 5, 26, 2, 0x05, 0xb4, 255 }, 8, 0 },
+		{ "the least legal, 68", { 53, 1, 5, 26, 2, 0, 68, 255 }, 8, 0 },
+		{ "the most, 65535", { 53, 1, 5, 26, 2, 0xff, 0xff, 255 }, 8, 0 },
+		{ "67", { 53, 1, 5, 26, 2, 0, 67, 255 }, 8, 0 },
+		{ "0", { 53, 1, 5, 26, 2, 0, 0, 255 }, 8, 0 },
+		{ "length 1", { 53, 1, 5, 26, 1, 0x05, 255 }, 7, 0 },
+		{ "length 3", { 53, 1, 5, 26, 3, 0x05, 0xb4, 0, 255 }, 9, 0 },
+		{ "length 4", { 53, 1, 5, 26, 4, 0, 0, 0x05, 0xb4, 255 }, 10, 0 },
+		{ "zero length", { 53, 1, 5, 26, 0, 255 }, 6, 0 },
+		{ "length past the end", { 53, 1, 5, 26, 2, 0x05 }, 6, -EBADMSG },
+	};
+	static const u16 want[] = { 1460, 68, 65535, 0, 0, 0, 0, 0, 0, 0 };
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		u8 buf[400];
+		size_t len = raw_reply(buf, sizeof(buf), cases[i].opts, cases[i].len);
+		struct dhcp_msg m;
+		int rc = parse_exact(buf, len, &m);
+
+		if (rc != cases[i].rc || (!rc && !!(m.has & DHCP_HAS_MTU) != !!want[i]) ||
+		    (!rc && m.mtu != want[i]))
+			ktest_fail(kt, __FILE__, __LINE__, "%s: rc %d mtu %u has %d, want %d %u",
+				   cases[i].what, rc, m.mtu, !!(m.has & DHCP_HAS_MTU), cases[i].rc,
+				   want[i]);
 	}
 }
 

@@ -9,8 +9,9 @@
  * restarting (and dropping a renewed address); T1/T2 from options or the
  * 0.5/0.875 defaults; the retransmission backoff and its cap; REQUEST
  * given up after its tries; replies that are not ours ignored; an
- * infinite lease never renewed; waiting for a lease (and Ctrl-C); boot
- * with ip= and dhcp=.  Each test stops its client, so no timer outlives
+ * infinite lease never renewed; the interface MTU (option 26) set, clamped,
+ * refused and put back; waiting for a lease (and Ctrl-C); boot with ip=
+ * and dhcp=.  Each test stops its client, so no timer outlives
  * it, and holds no netbuf at its end.
  */
 #include "tests/unit/host_udp.h"
@@ -183,7 +184,8 @@ KTEST(dhcp, discover_offer_request_ack)
 	KT_EXPECT_STREQ(s.m.hostname, "nos");
 	KT_EXPECT(s.m.has & DHCP_HAS_CLIENT_ID);
 	KT_EXPECT(memchr(s.m.params, DHCP_OPT_DNS, s.m.nparams) &&
-		  memchr(s.m.params, DHCP_OPT_T2, s.m.nparams));
+		  memchr(s.m.params, DHCP_OPT_T2, s.m.nparams) &&
+		  memchr(s.m.params, DHCP_OPT_MTU, s.m.nparams));
 	KT_EXPECT_EQ(state_of(f), DHCP_SELECTING);
 	xid = s.m.xid;
 
@@ -214,20 +216,31 @@ KTEST(dhcp, discover_offer_request_ack)
 	KT_EXPECT(!has_addr(f)); /* stopping removed the address */
 }
 
+/* Start the client and answer its DISCOVER: its REQUEST into @s, and an
+ * ACK for it (lease 100 s) into @ack for the caller to shape and serve. */
+static bool requested(struct fake_netdev *f, struct sent_msg *s, struct dhcp_msg *ack)
+{
+	struct dhcp_msg r;
+
+	server_on_link(f);
+	if (dhcp_start(&f->dev) || !pop_msg(f, s))
+		return false;
+	reply_init(&r, f, DHCP_OFFER, s->m.xid, 100);
+	serve(f, &r, IP_BROADCAST);
+	if (!pop_msg(f, s))
+		return false;
+	reply_init(ack, f, DHCP_ACK, s->m.xid, 100);
+	return true;
+}
+
 /* Take the client to BOUND by an ACK with @mask and @router. */
 static bool bind_with(struct fake_netdev *f, u32 mask, u32 router)
 {
 	struct sent_msg s;
 	struct dhcp_msg r;
 
-	server_on_link(f);
-	if (dhcp_start(&f->dev) || !pop_msg(f, &s))
+	if (!requested(f, &s, &r))
 		return false;
-	reply_init(&r, f, DHCP_OFFER, s.m.xid, 100);
-	serve(f, &r, IP_BROADCAST);
-	if (!pop_msg(f, &s))
-		return false;
-	reply_init(&r, f, DHCP_ACK, s.m.xid, 100);
 	r.mask = mask;
 	r.router = router;
 	serve(f, &r, LEASE_IP);
@@ -266,6 +279,102 @@ KTEST(dhcp, a_router_that_cannot_be_one_is_dropped)
 		KT_EXPECT(!ip_is_v4(&c.gw));
 		DHCP_END();
 	}
+}
+
+/* Take the client to BOUND by an ACK with option 26 = @mtu (none when 0), lease 100 s. */
+static bool bind_mtu(struct fake_netdev *f, u16 mtu)
+{
+	struct sent_msg s;
+	struct dhcp_msg r;
+
+	fake_netdev_clear(f); /* an earlier lease's resends */
+	if (!requested(f, &s, &r))
+		return false;
+	if (mtu)
+		r.has |= DHCP_HAS_MTU, r.mtu = mtu;
+	serve(f, &r, LEASE_IP);
+	fake_netdev_clear(f);
+	return state_of(f) == DHCP_BOUND;
+}
+
+/* Wait for the renewal at T1 and ACK it with option 26 = @mtu (none when 0). */
+static bool renew_mtu(struct fake_netdev *f, u16 mtu)
+{
+	struct sent_msg s;
+	struct dhcp_msg r;
+
+	shim_clock_advance(51 * NS_S);
+	if (!pop_all(f, &s) || state_of(f) != DHCP_RENEWING)
+		return false;
+	reply_init(&r, f, DHCP_ACK, s.m.xid, 100);
+	if (mtu)
+		r.has |= DHCP_HAS_MTU, r.mtu = mtu;
+	serve(f, &r, LEASE_IP);
+	return state_of(f) == DHCP_BOUND;
+}
+
+KTEST(dhcp, interface_mtu_is_set_and_put_back)
+{
+	DHCP_BEGIN();
+
+	KT_ASSERT_EQ(f->dev.mtu, 1500);
+	KT_ASSERT(bind_mtu(f, 1460));
+	KT_EXPECT_EQ(f->dev.mtu, 1460);
+	KT_EXPECT(logged(f, "MTU 1460 (option 26), was 1500"));
+	KT_ASSERT(renew_mtu(f, 1460)); /* the same: no change, no line */
+	KT_EXPECT_EQ(shim_log_count(SHIM_LOG_ANY, "MTU 1460"), 1);
+	KT_ASSERT(renew_mtu(f, 0)); /* a lease without it: the driver's */
+	KT_EXPECT_EQ(f->dev.mtu, 1500);
+	KT_EXPECT(logged(f, "MTU back to the driver's 1500"));
+	KT_ASSERT(renew_mtu(f, 1400));
+	KT_EXPECT_EQ(f->dev.mtu, 1400);
+	KT_ASSERT(renew_mtu(f, 9000)); /* more than the driver's: its most */
+	KT_EXPECT_EQ(f->dev.mtu, 1500);
+	KT_EXPECT(logged(f, "MTU 1500 (option 26 said 9000, the driver's most), was 1400"));
+	KT_ASSERT(renew_mtu(f, 1400));
+	dhcp_stop(&f->dev); /* a lease given up: the driver's again */
+	KT_EXPECT_EQ(f->dev.mtu, 1500);
+
+	/* Expiry and NAK put it back too. */
+	KT_ASSERT(bind_mtu(f, 1400));
+	KT_EXPECT_EQ(f->dev.mtu, 1400);
+	shim_clock_advance(101 * NS_S);
+	KT_EXPECT(!has_addr(f));
+	KT_EXPECT_EQ(f->dev.mtu, 1500);
+	dhcp_stop(&f->dev);
+	KT_ASSERT(bind_mtu(f, 1400));
+	KT_ASSERT(renew_mtu(f, 1400));
+	shim_clock_advance(51 * NS_S);
+	{
+		struct sent_msg s;
+		struct dhcp_msg r;
+
+		KT_ASSERT(pop_all(f, &s));
+		reply_init(&r, f, DHCP_NAK, s.m.xid, 0);
+		serve(f, &r, LEASE_IP);
+	}
+	KT_EXPECT_EQ(state_of(f), DHCP_INIT);
+	KT_EXPECT_EQ(f->dev.mtu, 1500);
+	DHCP_END();
+}
+
+/* Below the 576 every host must take: refused with a warning, the MTU kept. */
+KTEST(dhcp, an_interface_mtu_below_576_is_refused)
+{
+	DHCP_BEGIN();
+
+	KT_ASSERT(bind_mtu(f, 500));
+	KT_EXPECT_EQ(state_of(f), DHCP_BOUND); /* the lease itself is good */
+	KT_EXPECT_EQ(f->dev.mtu, 1500);
+	KT_EXPECT(shim_log_count(LOG_WARN, "MTU 500 refused (below 576); keeping 1500") > 0);
+	dhcp_stop(&f->dev);
+	KT_ASSERT(bind_mtu(f, 1400));
+	KT_ASSERT(renew_mtu(f, 576)); /* the least we take */
+	KT_EXPECT_EQ(f->dev.mtu, 576);
+	KT_ASSERT(renew_mtu(f, 575)); /* refused: the lease's earlier MTU stays */
+	KT_EXPECT_EQ(f->dev.mtu, 576);
+	DHCP_END();
+	KT_EXPECT_EQ(f->dev.mtu, 1500);
 }
 
 KTEST(dhcp, renew_at_t1_unicast_to_the_server)

@@ -205,6 +205,27 @@ KTEST(netdev, registration_names_and_refuses)
 	KT_EXPECT_EQ(netdev_register(&bad), -EINVAL);   /* no MTU */
 }
 
+KTEST(netdev, mtu_is_clamped_to_the_driver_and_put_back)
+{
+	struct tdev *t = tdev(kt);
+
+	KT_EXPECT_EQ(t->dev.mtu_max, 1500);
+	KT_EXPECT_EQ(netdev_set_mtu(&t->dev, 1460), 0);
+	KT_EXPECT_EQ(netdev_mtu(&t->dev), 1460);
+	KT_EXPECT_EQ(t->dev.mtu, 1460);                 /* what ip.c and tcp.c read */
+	KT_EXPECT_EQ(netdev_set_mtu(&t->dev, 9000), 0); /* past the driver's: its most */
+	KT_EXPECT_EQ(netdev_mtu(&t->dev), 1500);
+	KT_EXPECT_EQ(netdev_set_mtu(&t->dev, NETDEV_MTU_MIN), 0);
+	KT_EXPECT_EQ(netdev_mtu(&t->dev), NETDEV_MTU_MIN);
+	KT_EXPECT_EQ(netdev_set_mtu(&t->dev, NETDEV_MTU_MIN - 1), -EINVAL);
+	KT_EXPECT_EQ(netdev_set_mtu(&t->dev, 68), -EINVAL);
+	KT_EXPECT_EQ(netdev_mtu(&t->dev), NETDEV_MTU_MIN); /* refused: kept */
+	KT_EXPECT(shim_log_count(LOG_WARN, "MTU 68 refused (below 576); keeping 576") > 0);
+	KT_EXPECT_EQ(netdev_set_mtu(&t->dev, 0), 0);    /* the driver's again */
+	KT_EXPECT_EQ(netdev_mtu(&t->dev), 1500);
+	KT_EXPECT_EQ(t->dev.mtu_max, 1500);
+}
+
 KTEST(netdev, transmit_queue_is_bounded_and_drains_on_wake)
 {
 	struct tdev *t = tdev(kt);
