@@ -15,7 +15,19 @@
  *                  broadcast (no smurf amplifier) and not while the device
  *                  has no address;
  *   echo reply     matched to a waiting icmp_ping() by (source, id, seq);
- *   unreachable    matched the same way through the echo request it quotes.
+ *   unreachable,   the quote is checked (below); one quoting our echo
+ *   time exceeded  request completes the waiting ping (unreachable only),
+ *                  one quoting another protocol goes to the error handler
+ *                  that protocol registered, if any.
+ *
+ * A quote is taken only whole: an IP version 4 header of at least 20 bytes
+ * by its own length, all of it there, ICMP_QUOTE_L4 bytes of the transport
+ * header after it, a total length that covers them, and not a later
+ * fragment (which has no transport header).  Anything short of that is
+ * ignored: an error is a claim by whoever sent it, and only the transport
+ * can tell (by its sequence numbers) whether it is about a packet it sent.
+ * The handler table is written at start-up only and read without a lock,
+ * as ip.c's protocol table.
  *
  * The pings in flight are a small table of slots under ping_lock; each
  * waiter sleeps on ping_wait until its slot is done.  The round trip is
@@ -144,27 +156,74 @@ static void icmp_echo_answer(const struct netbuf *nb, u64 rx_tsc)
 		STAT_INC(replies_matched);
 }
 
+static icmp_error_fn err_handlers[256];    /* [I] by quoted IP protocol */
+
+int icmp_register_error_handler(u8 ip_proto, icmp_error_fn fn)
+{
+	icmp_error_fn none = NULL;
+
+	if (!fn || ip_proto == IP_PROTO_ICMP)
+		return -EINVAL;
+	if (!__atomic_compare_exchange_n(&err_handlers[ip_proto], &none, fn, false,
+					 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		return -EEXIST;
+	return 0;
+}
+
 /*
- * An unreachable quoting one of our echo requests: the quoted IP header
- * must be whole and followed by the request's 8 bytes.
+ * The packet error @nb (data at the ICMP header) quotes, into @e: false
+ * unless the quote is whole (see the top of the file).  *@proto is the
+ * quoted IP protocol.
  */
-static void icmp_unreach_answer(const struct netbuf *nb, u64 rx_tsc)
+static bool quote_parse(const struct netbuf *nb, struct icmp_error *e, u8 *proto)
 {
 	const struct icmp_hdr *h = (const struct icmp_hdr *)nb->data;
 	const struct ip_hdr *q = (const struct ip_hdr *)(nb->data + ICMP_HLEN);
-	const struct icmp_hdr *qh;
 	u32 qlen;
 
-	if (nb->len < ICMP_HLEN + IP_HLEN + ICMP_HLEN || q->ver_ihl >> 4 != 4)
-		return;
+	if (nb->len < ICMP_HLEN + IP_HLEN + ICMP_QUOTE_L4 || q->ver_ihl >> 4 != 4)
+		return false;
 	qlen = (q->ver_ihl & 0xf) * 4u;
-	if (qlen < IP_HLEN || nb->len < ICMP_HLEN + qlen + ICMP_HLEN || q->proto != IP_PROTO_ICMP)
+	if (qlen < IP_HLEN || nb->len < ICMP_HLEN + qlen + ICMP_QUOTE_L4)
+		return false;
+	if (get_be16(&q->total_len) < qlen + ICMP_QUOTE_L4 || (get_be16(&q->frag) & 0x1fff))
+		return false;
+	e->type = h->type;
+	e->code = h->code;
+	e->src = ip_v4(get_be32(&q->src));
+	e->dst = ip_v4(get_be32(&q->dst));
+	e->l4 = (const u8 *)q + qlen;
+	*proto = q->proto;
+	return true;
+}
+
+/* An unreachable quoting one of our echo requests completes its ping. */
+static void icmp_unreach_ping(const struct icmp_error *e, u64 rx_tsc)
+{
+	const struct icmp_hdr *qh = (const struct icmp_hdr *)e->l4;
+
+	if (e->type != ICMP_DEST_UNREACH || qh->type != ICMP_ECHO_REQUEST)
 		return;
-	qh = (const struct icmp_hdr *)((const u8 *)q + qlen);
-	if (qh->type != ICMP_ECHO_REQUEST)
+	ping_complete(e->dst.v4, get_be16(&qh->id), get_be16(&qh->seq),
+		      e->code == ICMP_UNREACH_NET ? -ENETUNREACH : -EHOSTUNREACH, rx_tsc);
+}
+
+/* Destination unreachable or time exceeded: to the ping or the transport it is about. */
+static void icmp_error_in(const struct netbuf *nb, u64 rx_tsc)
+{
+	struct icmp_error e;
+	icmp_error_fn fn;
+	u8 proto;
+
+	if (!quote_parse(nb, &e, &proto))
 		return;
-	ping_complete(get_be32(&q->dst), get_be16(&qh->id), get_be16(&qh->seq),
-		      h->code == ICMP_UNREACH_NET ? -ENETUNREACH : -EHOSTUNREACH, rx_tsc);
+	if (proto == IP_PROTO_ICMP) {
+		icmp_unreach_ping(&e, rx_tsc);
+		return;
+	}
+	fn = __atomic_load_n(&err_handlers[proto], __ATOMIC_ACQUIRE);
+	if (fn)
+		fn(&e);
 }
 
 static void icmp_input(struct netbuf *nb)
@@ -188,7 +247,8 @@ static void icmp_input(struct netbuf *nb)
 		icmp_echo_answer(nb, rx_tsc);
 		break;
 	case ICMP_DEST_UNREACH:
-		icmp_unreach_answer(nb, rx_tsc);
+	case ICMP_TIME_EXCEEDED:
+		icmp_error_in(nb, rx_tsc);
 		break;
 	}
 	nb_put(nb);

@@ -34,6 +34,7 @@
  * change or an error.
  */
 #include "net/tcp_priv.h"
+#include "net/icmp.h"
 #include "net/net_priv.h"
 #include "errno.h"
 #include "kernel/printk.h"
@@ -390,6 +391,8 @@ static void listener_detach(struct tcp_conn *c)
 
 void tcp_conn_drop(struct tcp_conn *c, int err)
 {
+	if (err == -ETIMEDOUT && c->soft_error)
+		err = c->soft_error; /* RFC 1122 4.2.3.9: the likely cause, as Linux's sk_err_soft */
 	if (err && !c->error && c->state != TCP_CLOSED) {
 		__atomic_store_n(&c->error, err, __ATOMIC_RELEASE);
 		TCP_STAT_INC(conn_failed);
@@ -586,6 +589,7 @@ int tcp_connect(const struct ip_addr *dst, u16 port, u64 timeout_ns, struct tcp_
 		c->owned = false;
 		c->orphan = true;
 		tcp_conn_drop(c, rc);
+		rc = tcp_error_of(c) ? tcp_error_of(c) : rc;
 		tcp_unlock(c);
 		tcp_conn_put(c);
 		return rc;
@@ -1010,7 +1014,7 @@ void tcp_test_flush(void)
 
 void tcp_init(void)
 {
-	static bool registered;
+	static bool registered, icmp_registered;
 
 	if (!tab.ready) {
 		for (unsigned i = 0; i < TCP_HASH; i++)
@@ -1027,4 +1031,6 @@ void tcp_init(void)
 	tcp_timer_register(); /* again is harmless (host tests that borrowed the SoftIrq) */
 	if (!registered && !ip_register_proto(IP_PROTO_TCP, tcp_input))
 		registered = true;
+	if (!icmp_registered && !icmp_register_error_handler(IP_PROTO_TCP, tcp_icmp_error))
+		icmp_registered = true;
 }

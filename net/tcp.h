@@ -21,7 +21,10 @@
  *   -ECONNRESET    an in-window RST (RFC 5961) after the handshake
  *   -ETIMEDOUT     the handshake or a retransmission ran out of retries,
  *                  or the peer stopped answering keepalives
- *   -EHOSTUNREACH, -ENETUNREACH  no route, or ARP found nobody
+ *   -EHOSTUNREACH, -ENETUNREACH  no route, ARP found nobody, or an ICMP
+ *                  error: at once during the handshake, else in place of
+ *                  -ETIMEDOUT when one came before the retries ran out
+ *   -ECONNREFUSED  also an ICMP port or protocol unreachable for our SYN
  *   -ECONNABORTED  closed by tcp_abort() or by the stack (out of memory)
  *
  * Sizes: each connection has a send and a receive buffer of
@@ -193,6 +196,7 @@ struct tcp_stats {
 	u64 dup_acks;
 	u64 active_opens, passive_opens;
 	u64 conn_failed;            /* died of an error */
+	u64 icmp_errors;            /* ICMP errors that matched a connection and its window */
 	unsigned conns, listeners, time_wait;       /* now */
 };
 

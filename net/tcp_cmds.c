@@ -89,10 +89,11 @@ static int cmd_tcpstat(struct sh *sh, int argc, char **argv)
 		  (unsigned long long)st.segs_in, (unsigned long long)st.segs_out,
 		  (unsigned long long)st.retransmits, (unsigned long long)st.fast_retransmits,
 		  (unsigned long long)st.rto_expiries);
-	sh_printf(sh, "resets: %llu in, %llu out; no port %llu; bad checksum %llu, bad header %llu\n",
+	sh_printf(sh, "resets: %llu in, %llu out; no port %llu; bad checksum %llu, bad header %llu; "
+		  "icmp errors %llu\n",
 		  (unsigned long long)st.resets_in, (unsigned long long)st.resets_out,
 		  (unsigned long long)st.no_port, (unsigned long long)st.bad_csum,
-		  (unsigned long long)st.bad_hdr);
+		  (unsigned long long)st.bad_hdr, (unsigned long long)st.icmp_errors);
 	sh_printf(sh, "opens: %llu active, %llu passive, %llu failed; syn dropped %llu; "
 		  "out of order %llu; dup acks %llu\n",
 		  (unsigned long long)st.active_opens, (unsigned long long)st.passive_opens,

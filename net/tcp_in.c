@@ -410,6 +410,7 @@ static void new_ack(struct tcp_conn *c, u32 ack)
 		c->rtt_timing = false;
 	}
 	c->retries = 0;
+	c->soft_error = 0; /* something got through */
 	cc_on_ack(c, ack, acked);
 	if (c->snd_una == c->snd_max)
 		tcp_timer_rexmt_stop(c);
@@ -526,6 +527,7 @@ static void syn_sent_in(struct tcp_conn *c, const struct netbuf *nb, const struc
 	c->rtt_timing = false;
 	c->snd_una = s->ack;
 	c->retries = 0;
+	c->soft_error = 0;
 	tcp_timer_rexmt_stop(c);
 	__atomic_store_n(&c->state, TCP_ESTABLISHED, __ATOMIC_RELEASE);
 	c->ack_now = true;

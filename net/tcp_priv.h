@@ -8,7 +8,8 @@
  *                and lifetime, connect/listen/accept, tcp_for_each, stats;
  *   tcp_api.c    send, receive, flush, shutdown, close, abort;
  *   tcp_in.c     segment input: checks, options, the state machine,
- *                acknowledgements, loss recovery, reassembly;
+ *                acknowledgements, loss recovery, reassembly, ICMP
+ *                errors;
  *   tcp_out.c    segment output: what may be sent (windows, Nagle), the
  *                header and options, ACKs, RSTs, window advertisement;
  *   tcp_timer.c  the per-connection deadlines and the one TCP-wide tick
@@ -181,6 +182,7 @@ struct tcp_conn {
 
 	enum tcp_state state;           /* [c,a] */
 	int error;                      /* [c,a] what it died of, 0 while alive */
+	int soft_error;                 /* [c] the last soft ICMP error since progress, 0: none */
 	bool owned;                     /* [c] an owner holds it */
 	bool orphan;                    /* [c] the owner gave it up (tcp_close/tcp_abort) */
 	bool passive;                   /* [I] came from a listener */
@@ -300,9 +302,10 @@ struct tcp_listener *tcp_listener_lookup(u16 port);
 int tcp_passive_open(struct tcp_listener *l, const struct netbuf *nb, const struct tcp_seg *s);
 
 /*
- * Kill @c (lock held): state CLOSED with @err (0: a clean end), every
- * deadline off, out of the table and off its listener, waiters woken.  The
- * caller holds a reference of its own.
+ * Kill @c (lock held): state CLOSED with @err (0: a clean end; -ETIMEDOUT
+ * becomes the soft ICMP error recorded, if any), every deadline off, out
+ * of the table and off its listener, waiters woken.  The caller holds a
+ * reference of its own.
  */
 void tcp_conn_drop(struct tcp_conn *c, int err);
 
@@ -351,6 +354,9 @@ void tcp_reap(void);
 /* ----------------------------------------------------------- tcp_in.c */
 
 void tcp_input(struct netbuf *nb);
+struct icmp_error;
+/* An ICMP error quoting one of our segments (icmp.c's handler for TCP, NET_RX SoftIrq). */
+void tcp_icmp_error(const struct icmp_error *e);
 /* Free every out-of-order netbuf (lock held). */
 void tcp_ooo_purge(struct tcp_conn *c);
 

@@ -969,6 +969,16 @@ class NetRig:
             self.random_loss(0, 0)
 
 
+def wait_bound(vm, timeout=15):
+    """Until the guest has taken its lease (dnsmasq logs the ACK a moment
+    before the guest has it)."""
+    deadline = time.monotonic() + timeout * nh.timeout_scale()
+    while "bound to" not in vm.run("dmesg dhcp:"):
+        if time.monotonic() > deadline:
+            vm.fail("the guest never logged its DHCP lease")
+        time.sleep(0.2)
+
+
 class EchoSink:
     """One TCP connection accepted in @rig's namespace at @ip: everything it
     brings is counted and checksummed (zlib.crc32), then sent back once the

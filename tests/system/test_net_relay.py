@@ -356,16 +356,6 @@ def test_relay_reports_why_it_cannot_start(net_rig):
 
 # ------------------------------------------------------- with a guest ----
 
-def wait_bound(vm, timeout=15):
-    """Until the guest has taken its lease (dnsmasq logs the ACK a moment
-    before the guest has it)."""
-    deadline = time.monotonic() + timeout * nh.timeout_scale()
-    while "bound to" not in vm.run("dmesg dhcp:"):
-        if time.monotonic() > deadline:
-            vm.fail("the guest never logged its DHCP lease")
-        time.sleep(0.2)
-
-
 @pytest.fixture(scope="module")
 def _relay_guest(request):
     """The module's rig, relay and guest (its lease in place)."""
@@ -380,7 +370,7 @@ def _relay_guest(request):
         vm.start()
         vm.wait_boot()
         assert rig.seg.wait_lease(rig.seg.mac()) == rig.seg.guest_ip(), rig.seg.log()
-        wait_bound(vm)
+        nr.wait_bound(vm)
         yield rig, relay, vm
     finally:
         if vm is not None:
@@ -641,7 +631,7 @@ def test_the_socket_netdev_carries_the_guest_too(net_rig, net_relay, boot_vm):
     assert relay.qemu_args()[1].startswith("socket,id=relay0_0,udp=127.0.0.1:")
     vm = rl.boot_through_relay(boot_vm, rig, relay)
     assert rig.seg.wait_lease(rig.seg.mac()) == rig.seg.guest_ip()
-    wait_bound(vm)
+    nr.wait_bound(vm)
     r = ping(rig, count=10)
     assert r.received == 10, r.output
     assert relay.counters("to_guest", "icmp")["forwarded"] == 10

@@ -190,16 +190,6 @@ class NsHttpServer(ThreadingHTTPServer):
 
 # ------------------------------------------------------- the guest ----
 
-def wait_bound(vm, timeout=15):
-    """Until the guest has taken its lease (dnsmasq logs the ACK a moment
-    before the guest has it)."""
-    deadline = time.monotonic() + timeout * nh.timeout_scale()
-    while "bound to" not in vm.run("dmesg dhcp:"):
-        if time.monotonic() > deadline:
-            vm.fail("the guest never logged its DHCP lease")
-        time.sleep(0.2)
-
-
 def netbufs(vm):
     out = vm.run("net")
     m = NETBUFS_RE.search(out)
@@ -346,7 +336,7 @@ def _lossy_guest(request):
         vm.start()
         vm.wait_boot()
         assert rig.seg.wait_lease(rig.seg.mac()) == rig.seg.guest_ip(), rig.seg.log()
-        wait_bound(vm)
+        nr.wait_bound(vm)
         vm.run("mkdir /ram")
         assert vm.run("mount ramfs /ram") == "mounted ramfs on /ram"
         server = NsHttpServer(rig, rig.seg.gateway)

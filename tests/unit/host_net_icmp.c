@@ -9,7 +9,9 @@
  * timestamp and without one; a timeout; ARP giving up; an unreachable
  * from a router; no route; Ctrl-C.  Errors: port unreachable quoting the
  * datagram, never about an error, a broadcast or an impossible source,
- * and the rate limit.
+ * and the rate limit.  Errors in: a transport's handler gets whole quotes
+ * of its protocol (addresses, type, code, its 8 header bytes) and never a
+ * short, lying or fragment one.
  */
 #include "tests/unit/host_net.h"
 #include "errno.h"
@@ -256,5 +258,103 @@ KTEST(net_icmp, errors_are_rate_limited)
 	nb = fake_netdev_pop(f);
 	KT_EXPECT(nb != NULL);
 	nb_put(nb);
+	NET_END();
+}
+
+#define TEST_PROTO 253              /* RFC 3692's experimental protocol number */
+
+static struct {
+	unsigned calls;
+	struct icmp_error last;
+	u8 l4[ICMP_QUOTE_L4];
+} seen;
+
+static void test_error_handler(const struct icmp_error *e)
+{
+	seen.calls++;
+	seen.last = *e;
+	memcpy(seen.l4, e->l4, ICMP_QUOTE_L4);
+	seen.last.l4 = NULL;        /* valid only during the call */
+}
+
+/* An error @type/@code from the gateway quoting @qlen bytes of a TEST_PROTO packet we sent. */
+static void inject_error(struct fake_netdev *f, u8 type, u8 code, u8 *quote, u32 qlen)
+{
+	u8 fr[FAKE_FRAME_MAX], msg[ICMP_HLEN + 64];
+	u32 n = ICMP_HLEN + qlen;
+
+	memset(msg, 0, ICMP_HLEN);
+	msg[0] = type;
+	msg[1] = code;
+	memcpy(msg + ICMP_HLEN, quote, qlen);
+	put_be16(msg + 2, inet_csum(msg, n));
+	n = fake_frame_ipv4(fr, &f->dev.mac, &peer_mac, GW_IP, OUR_IP, IP_PROTO_ICMP, msg, n);
+	fake_netdev_inject(f, fr, n);
+}
+
+KTEST(net_icmp, errors_go_to_the_quoted_protocols_handler)
+{
+	NET_BEGIN(OUR_SPEC);
+	static bool registered;
+	u8 q[IP_HLEN + 4 + ICMP_QUOTE_L4];
+
+	if (!registered)
+		KT_ASSERT_EQ(icmp_register_error_handler(TEST_PROTO, test_error_handler), 0);
+	registered = true;
+	KT_EXPECT_EQ(icmp_register_error_handler(TEST_PROTO, test_error_handler), -EEXIST);
+	KT_EXPECT_EQ(icmp_register_error_handler(IP_PROTO_ICMP, test_error_handler), -EINVAL);
+	KT_EXPECT_EQ(icmp_register_error_handler(200, NULL), -EINVAL);
+	memset(&seen, 0, sizeof(seen));
+	learn_peer(f);
+
+	/* Our packet to 192.168.5.5, with its 8 bytes. */
+	memset(q, 0, sizeof(q));
+	q[0] = 0x45;
+	put_be16(q + 2, 100);
+	q[9] = TEST_PROTO;
+	put_be32(q + 12, OUR_IP);
+	put_be32(q + 16, 0xC0A80505);
+	memcpy(q + IP_HLEN, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	inject_error(f, ICMP_DEST_UNREACH, ICMP_UNREACH_HOST, q, IP_HLEN + 8);
+	KT_ASSERT_EQ(seen.calls, 1);
+	KT_EXPECT_EQ(seen.last.type, ICMP_DEST_UNREACH);
+	KT_EXPECT_EQ(seen.last.code, ICMP_UNREACH_HOST);
+	KT_EXPECT_EQ(seen.last.src.v4, OUR_IP);
+	KT_EXPECT_EQ(seen.last.dst.v4, 0xC0A80505);
+	KT_EXPECT(memcmp(seen.l4, "\x01\x02\x03\x04\x05\x06\x07\x08", 8) == 0);
+	inject_error(f, ICMP_TIME_EXCEEDED, 0, q, IP_HLEN + 8);
+	KT_EXPECT_EQ(seen.calls, 2);
+	KT_EXPECT_EQ(seen.last.type, ICMP_TIME_EXCEEDED);
+
+	/* With IP options the transport header starts after them. */
+	memmove(q + 24, q + IP_HLEN, 8);
+	memset(q + IP_HLEN, 1, 4);                  /* four NOPs */
+	q[0] = 0x46;
+	inject_error(f, ICMP_DEST_UNREACH, ICMP_UNREACH_PORT, q, 24 + 8);
+	KT_EXPECT_EQ(seen.calls, 3);
+	KT_EXPECT(memcmp(seen.l4, "\x01\x02\x03\x04\x05\x06\x07\x08", 8) == 0);
+
+	/* Short, lying and fragment quotes, other types and protocols: nothing. */
+	inject_error(f, ICMP_DEST_UNREACH, ICMP_UNREACH_HOST, q, 24 + 7);
+	inject_error(f, ICMP_DEST_UNREACH, ICMP_UNREACH_HOST, q, IP_HLEN + 8); /* ihl 6, 20 there */
+	q[0] = 0x44;
+	inject_error(f, ICMP_DEST_UNREACH, ICMP_UNREACH_HOST, q, 24 + 8);
+	q[0] = 0x66;
+	inject_error(f, ICMP_DEST_UNREACH, ICMP_UNREACH_HOST, q, 24 + 8);
+	q[0] = 0x46;
+	put_be16(q + 2, 24 + 7);                    /* a packet too short for 8 bytes */
+	inject_error(f, ICMP_DEST_UNREACH, ICMP_UNREACH_HOST, q, 24 + 8);
+	put_be16(q + 2, 100);
+	put_be16(q + 6, 0x2000 | 1);                /* not the first fragment */
+	inject_error(f, ICMP_DEST_UNREACH, ICMP_UNREACH_HOST, q, 24 + 8);
+	put_be16(q + 6, 0);
+	inject_error(f, 5, 0, q, 24 + 8);           /* a redirect */
+	inject_error(f, 12, 0, q, 24 + 8);          /* parameter problem */
+	q[9] = TEST_PROTO + 1;                      /* nobody's */
+	inject_error(f, ICMP_DEST_UNREACH, ICMP_UNREACH_HOST, q, 24 + 8);
+	q[9] = TEST_PROTO;
+	inject_error(f, ICMP_DEST_UNREACH, ICMP_UNREACH_HOST, q, 24 + 8);
+	KT_EXPECT_EQ(seen.calls, 4);                /* only the last, whole again */
+	KT_EXPECT(!fake_netdev_pop(f));             /* and no error about an error */
 	NET_END();
 }
