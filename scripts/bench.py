@@ -7,7 +7,9 @@ bench.py — measure nos and report the figures as a table and as bench.json.
 `make bench` runs it after building.  Numbers are reported, never judged:
 no benchmark fails because something is slow; a benchmark fails only when
 the kernel does not do what it measures (no prompt, a panic, a timeout),
-and then its serial log is kept and its path printed.
+and then its serial log is kept and its path printed.  A benchmark that
+cannot run on this host (linuxref without the Debian archive) raises Skip:
+the reason is printed and the others are still reported.
 
 How it is organised
 -------------------
@@ -61,6 +63,12 @@ class Figure:
     value: float
     unit: str
     what: str     # one line for the table's legend and the JSON
+
+
+class Skip(Exception):
+    """Raised by a benchmark that cannot run on this host (a missing tool,
+    no network): the runner prints the reason and drops it, and the other
+    benchmarks' results are still reported."""
 
 
 BENCHMARKS = {}
@@ -571,6 +579,94 @@ def bench_tcp(ctx):
         shutil.rmtree(serve, ignore_errors=True)
 
 
+LINUXREF_MIB = 32
+LINUXREF_FETCHES = 5
+LINUXREF_TIMEOUT_S = 600
+LINUXREF_RE = re.compile(r"^linuxref: (\d+) bytes in (\d+) cs\r?$", re.M)
+
+
+def linuxref_build():
+    """out/linuxref/ from scripts/linux-ref.sh (cached there): (vmlinuz,
+    initrd.gz, the kernel package).  Skip when it cannot be built."""
+    out = subprocess.run([str(REPO / "scripts" / "linux-ref.sh")],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, check=False)
+    if out.returncode:
+        lines = out.stdout.strip().splitlines() or ["linux-ref.sh failed"]
+        raise Skip(lines[-1])
+    ref = REPO / "out" / "linuxref"
+    # "linux-image-6.1.0-57-amd64 6.1.192-3": package, Debian version
+    words = (ref / "version").read_text().split() if (ref / "version").exists() else []
+    version = (f"{words[1].split('-')[0]}, {words[0]}" if len(words) == 2
+               else "version unknown")
+    return ref / "vmlinuz", ref / "initrd.gz", version
+
+
+def linuxref_boot(ctx, kernel, initrd, url, log_path):
+    """Boot the reference guest with bench_tcp's QEMU options; its serial
+    output.  QEMU is killed on every way out."""
+    cmd = ["qemu-system-x86_64", *nh.accel_args(),
+           "-smp", str(ctx.args.smp), "-m", ctx.args.mem,
+           "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
+           "-kernel", str(kernel), "-initrd", str(initrd),
+           "-append", f"console=ttyS0 quiet panic=-1 nosref.url={url} "
+                      f"nosref.n={LINUXREF_FETCHES}",
+           "-serial", "stdio", "-monitor", "none", "-display", "none", "-no-reboot"]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        out, _ = proc.communicate(timeout=LINUXREF_TIMEOUT_S * nh.timeout_scale())
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        log_path.write_bytes(out)
+        raise nh.NosError(f"linuxref: no poweroff in {LINUXREF_TIMEOUT_S} s "
+                          f"(serial log: {log_path})")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    log_path.write_bytes(out)
+    return out.decode(errors="replace")
+
+
+@benchmark
+def bench_linuxref(ctx):
+    """busybox wget on Debian's Linux in the same QEMU, next to tcp.wget_32m.
+
+    The reference for issue 14 (our wget at least as fast as Linux's).
+    Skipped when scripts/linux-ref.sh cannot build the guest (no Debian
+    archive, no cpio).
+    """
+    kernel, initrd, version = linuxref_build()
+    serve = Path(tempfile.mkdtemp(prefix="nos-bench-linuxref-"))
+    try:
+        (serve / f"{LINUXREF_MIB}m").write_bytes(os.urandom(LINUXREF_MIB << 20))
+        handler = functools.partial(_QuietFiles, directory=str(serve))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            url = f"http://10.0.2.2:{server.server_address[1]}/{LINUXREF_MIB}m"
+            ctx._count += 1
+            log = ctx.log_dir / f"bench-{ctx._count}-linuxref.log"
+            out = linuxref_boot(ctx, kernel, initrd, url, log)
+        finally:
+            server.shutdown()
+            server.server_close()
+    finally:
+        shutil.rmtree(serve, ignore_errors=True)
+    got = [(int(b), int(cs)) for b, cs in LINUXREF_RE.findall(out)]
+    if len(got) != LINUXREF_FETCHES or any(b != LINUXREF_MIB << 20 or cs <= 0
+                                           for b, cs in got):
+        raise nh.NosError(f"linuxref: {len(got)} of {LINUXREF_FETCHES} downloads "
+                          f"reported whole (serial log: {log})")
+    rate = statistics.median(b / (cs / 100.0) / 1e6 for b, cs in got)
+    return [Figure(f"tcp.linux_wget_{LINUXREF_MIB}m_mb_s", rate, "MB/s",
+                   f"busybox `wget -O /dev/null` of {LINUXREF_MIB} MiB on Debian's Linux "
+                   f"({version}) in the same QEMU, median of {LINUXREF_FETCHES} in one "
+                   f"boot (guest /proc/uptime); compare tcp.wget_{LINUXREF_MIB}m_mb_s")]
+
+
 def ms(seconds):
     return seconds * 1000.0
 
@@ -580,9 +676,15 @@ def ms(seconds):
 def run_all(ctx, names, runs, warmup):
     """{figure name: (Figure of the first run, [values])}, in report order."""
     results = {}
+    names = list(names)
     for i in range(warmup + runs):
-        for name in names:
-            figures = BENCHMARKS[name](ctx)
+        for name in list(names):
+            try:
+                figures = BENCHMARKS[name](ctx)
+            except Skip as e:
+                print(f"bench: {name} skipped: {e}", file=sys.stderr)
+                names.remove(name)
+                continue
             if i < warmup:
                 continue
             for f in figures:
