@@ -78,7 +78,8 @@ UNIT_SRCS := $(filter %.c,$(LIB_SRCS)) $(UNIT_KERNEL_SRCS) $(wildcard tests/unit
 UNIT_OBJS := $(patsubst %,out/host/%.o,$(UNIT_SRCS))
 UNIT_BIN  := out/unit-tests
 
-.PHONY: all clean deps run debug disk run-disk test unit selftest systest stress bench check-tools iso
+.PHONY: all clean deps run debug disk run-disk test unit selftest systest stress bench check-tools iso \
+	fuzz fuzz-build fuzz-smoke
 all: $(ISO) $(KERNEL) $(NANOFS_TOOL)
 
 # -------------------------------------------------------- pattern rules ----
@@ -171,6 +172,44 @@ $(UNIT_BIN): $(UNIT_OBJS)
 unit: check-tools $(UNIT_BIN)
 	$(UNIT_BIN)
 
+# -------------------------------------------------------------- fuzzing ----
+# libFuzzer targets (tests/fuzz/fuzz_<name>.c, docs/testing.md): the unit
+# tests' kernel sources and shim compiled again with the fuzzer's coverage
+# (-fsanitize=fuzzer-no-link; libFuzzer's main comes in at the link, so
+# tests/unit/main.c and the unit tests' own test files stay out), plus the
+# runner and the unit tests' helpers that hold no test (list_corrupted(),
+# the fake disk's core, the TCP tests' scripted peer).  Every target links
+# every shared object; only its own KTEST is in it.
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SHARED_SRCS := $(filter-out tests/unit/%,$(UNIT_SRCS)) $(wildcard tests/unit/shim/*.c) \
+	tests/unit/host_list.c tests/unit/fake_blk_core.c tests/unit/host_tcp_peer.c \
+	tests/fuzz/runner.c
+FUZZ_SHARED_OBJS := $(patsubst %,out/fuzz/%.o,$(FUZZ_SHARED_SRCS))
+FUZZ_BINS := $(patsubst %,out/fuzz/%,$(FUZZ_TARGETS))
+FUZZCFLAGS := $(filter-out -fsanitize=%,$(HOSTCFLAGS)) -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+
+out/fuzz/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(HOSTCC) $(FUZZCFLAGS) -c $< -o $@
+
+$(FUZZ_BINS): out/fuzz/%: out/fuzz/tests/fuzz/%.c.o $(FUZZ_SHARED_OBJS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(HOSTCC) $(FUZZCFLAGS) -fsanitize=fuzzer $^ -o $@
+
+fuzz-build: check-tools $(FUZZ_BINS)
+
+# Each target for FUZZ_SECONDS over its checked-in seeds; new inputs go to
+# out/fuzz/corpus/<target>, crashes to out/fuzz/artifacts/<target>/.
+fuzz: fuzz-build
+	$(Q)for t in $(FUZZ_TARGETS); do scripts/fuzz.sh $$t $(FUZZ_SECONDS) || exit 1; done
+
+# What `make test` runs: every seed, then FUZZ_SMOKE_SECONDS of fuzzing each.
+fuzz-smoke: fuzz-build
+	$(Q)for t in $(FUZZ_TARGETS); do scripts/fuzz.sh $$t $(FUZZ_SMOKE_SECONDS) || exit 1; done
+
 # --------------------------------------------------------- user targets ----
 check-tools:
 	@scripts/install-deps.sh --check-or-install
@@ -208,6 +247,7 @@ stress: check-tools all
 
 test: check-tools
 	$(MAKE) unit
+	$(MAKE) fuzz-smoke
 	$(MAKE) selftest
 	$(MAKE) systest
 
