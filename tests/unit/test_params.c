@@ -7,12 +7,7 @@
 #include "lib/format.h"
 #include "lib/string.h"
 
-static const struct kparam def_console = { "console", "serial|vga", "", false };
-static const struct kparam def_selftest = { "selftest", "", "", false };
-static const struct kparam def_root = { "root", NULL, "", false };
-static const struct kparam def_mount = { .name = "mount", .choices = NULL, .multi = true };
-static const struct kparam *const defs[] = { &def_console, &def_selftest, &def_root,
-					     &def_mount };
+#include "tests/unit/params_defs.h"
 
 struct reports {
 	unsigned count;

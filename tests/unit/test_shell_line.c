@@ -17,38 +17,10 @@
 #include "lib/string.h"
 #include "kernel/shell_line.h"
 
-#define TL_RAW_MAX 8192
-
-struct tl_term {
-	char raw[TL_RAW_MAX]; /* every echoed byte, while it fits */
-	size_t raw_len;
-	char row[CONFIG_SHELL_LINE_MAX + 8]; /* the current row, room for "^C" */
-	size_t col;                          /* the cursor */
-	size_t end;                          /* written extent of the row */
-	unsigned rows;                       /* '\n' seen */
-	bool bad; /* echo did something a dumb terminal cannot show */
-};
+#include "tests/unit/tl_term.h"
 
 static struct shell_line tl_line;
 static struct tl_term tl_term;
-
-static void tl_term_byte(struct tl_term *t, char c)
-{
-	if (c == '\n') {
-		t->rows++;
-		t->col = t->end = 0;
-	} else if (c == '\b') {
-		if (t->col == 0)
-			t->bad = true;
-		else
-			t->col--;
-	} else if (c >= 0x20 && c < 0x7f && t->col < sizeof(t->row)) {
-		t->row[t->col++] = c;
-		t->end = MAX(t->end, t->col);
-	} else {
-		t->bad = true;
-	}
-}
 
 static void tl_echo(void *ctx, const char *buf, size_t len)
 {
