@@ -108,8 +108,9 @@ struct sack_set {
 };
 
 /* Add the run [@start, @end): first if it holds the latest arrival, else
- * after the others while there is room (a run with the latest arrival is
- * always in the list, so room is kept for it). */
+ * after the others while there is room (the first slot is kept for the
+ * latest arrival's run; when that segment was not kept, say the list was
+ * full, the ACK carries one block fewer). */
 static void sack_add(struct sack_set *s, u32 start, u32 end, u32 latest)
 {
 	u32 *b;
@@ -370,10 +371,10 @@ static bool can_send_data(enum tcp_state s)
 /*
  * Whether the segment of @len bytes at snd_nxt, of @avail unsent, carries
  * PSH: the last of the queued data, and otherwise once per half of the
- * peer's largest window, as Linux does.  Receivers that delay their ACK
- * until a PSH or a timer (slirp's BSD stack waits for its 2 ms timer) would
- * otherwise hold the whole window's ACK back, and a 64 KiB window would
- * see one round trip of several milliseconds per window.
+ * peer's largest window, as Linux does.  A receiver that delays its ACK
+ * until a PSH or a timer (as BSD-derived stacks may) then answers twice a
+ * window instead of holding the whole window's ACK back.  (slirp, as it
+ * happens, ACKs every segment at once: there it changes nothing.)
  */
 static bool push_due(struct tcp_conn *c, u32 len, u32 avail)
 {
