@@ -206,7 +206,18 @@ static void rexmt_fire(struct tcp_conn *c)
 	c->dupacks = 0;
 	c->recover = c->snd_max;
 	c->snd_nxt = c->snd_una;
-	tcp_output(c);
+	/*
+	 * A window the peer shut with our data still in flight: tcp_output()
+	 * sends nothing into it, and the persist timer never starts while this
+	 * one runs, so without a segment here the zero window would never be
+	 * tested and the connection would time out without a word.  RFC 9293
+	 * 3.8.6.1: keep retransmitting to a zero window; the answer carries the
+	 * window when it opens.
+	 */
+	if (!c->snd_wnd)
+		tcp_retransmit_first(c);
+	else
+		tcp_output(c);
 	if (!c->rexmt_at)
 		tcp_timer_rexmt_start(c);
 }

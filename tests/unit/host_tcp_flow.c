@@ -5,11 +5,12 @@
  * The peer's zero window: nothing is sent into it, persist probes test it
  * with the interval doubling (RFC 9293 §3.8.6.1), probes the peer answers
  * never fail the connection while unanswered ones do, and the data goes,
- * whole, once the window opens.  Our own window: it shrinks as data
- * arrives unread, reaches zero when the buffer is full (a segment past it
- * is not taken), and a window update goes out when the application has
- * read enough for the right edge to move by at least an MSS (receiver SWS
- * avoidance, RFC 9293 §3.8.6.2.2).  Nagle (RFC 9293 §3.7.4): a small
+ * whole, once the window opens; a window shut while data is in flight is
+ * still tested, by the retransmission timer.  Our own window: it shrinks
+ * as data arrives unread, reaches zero when the buffer is full (a segment
+ * past it is not taken), and a window update goes out when the application
+ * has read enough for the right edge to move by at least an MSS (receiver
+ * SWS avoidance, RFC 9293 §3.8.6.2.2).  Nagle (RFC 9293 §3.7.4): a small
  * segment waits while data is unacknowledged, full ones never, and
  * tcp_set_nodelay() sends small ones at once.  Delayed ACKs (RFC 9293
  * §3.8.6.3, RFC 5681 §4.2): one ACK for every second full segment, a lone
@@ -130,6 +131,55 @@ KTEST(tcp_flow, unanswered_persist_probes_fail_the_connection)
 	KT_EXPECT_EQ(tp_info(c).error, -ETIMEDOUT);
 	KT_EXPECT_EQ(tcp_send(c, data, 1, NS_S), -ETIMEDOUT);
 	tcp_close(c);
+	TCP_END();
+}
+
+/*
+ * The peer shrinks its window to nothing while our data is in flight (it
+ * acknowledges the first segment with window 0).  The retransmission
+ * timer, not the persist timer, is running then, and its expiry must still
+ * send something into the zero window (RFC 9293 §3.8.6.1: a sender keeps
+ * retransmitting to a zero window), or the peer's reopening is never
+ * heard and the connection dies in silence.  Found by fuzz_tcp_states.
+ */
+KTEST(tcp_flow, zero_window_with_data_in_flight_is_still_probed)
+{
+	TCP_BEGIN();
+	struct tcp_conn *c;
+	struct tp_seg s;
+	u8 data[3 * TN_MSS];
+	u32 at;
+
+	KT_ASSERT_EQ(tp_connect(p, &c), 0);
+	tcp_set_nodelay(c, true);
+	at = p->rcv_nxt;
+	tp_fill(data, sizeof(data), 23, 0);
+	KT_ASSERT_EQ(tcp_send(c, data, sizeof(data), NS_S), (s64)sizeof(data));
+	for (int i = 0; i < 3; i++)
+		KT_ASSERT(tp_take(p));
+	KT_ASSERT_EQ(p->rcv_nxt, at + sizeof(data));
+	/* The first segment acknowledged, the window shut with two still out. */
+	p->wnd = 0;
+	tp_send(p, TP_ACK, p->snd_nxt, at + TN_MSS, NULL, 0);
+	KT_EXPECT_EQ(tp_info(c).snd_wnd, 0);
+	/* Something tests the window (well before the retries run out; it used to be silence). */
+	KT_ASSERT(tp_wait_seg(p, TN_TICK_MS * NS_MS, 2 * TN_RTO_MAX_MS * NS_MS, &s));
+	KT_EXPECT(s.flags & TP_ACK);
+	KT_EXPECT(!(s.flags & TP_RST));
+	KT_EXPECT_EQ(s.seq + (s.len ? 0 : 1), at + TN_MSS); /* from snd_una, or a probe below it */
+	/* The answer reopens the window; everything then goes and is acknowledged. */
+	p->wnd = 65535;
+	tp_sink_buffer(p, rxbuf, sizeof(rxbuf));
+	p->rcv_nxt = at + TN_MSS;
+	tp_every(p, NS_MS, tp_sink);
+	tp_ack(p);
+	KT_EXPECT_EQ(tcp_flush(c, 10 * NS_S), 0);
+	tp_stop(p);
+	KT_EXPECT_EQ(tp_info(c).state, TCP_ESTABLISHED);
+	KT_EXPECT_EQ(tp_info(c).error, 0);
+	KT_EXPECT_EQ(p->rx_len, 2 * TN_MSS);
+	KT_EXPECT_EQ(tp_check(rxbuf, 2 * TN_MSS, 23, TN_MSS), 2 * TN_MSS);
+	drop_conn(p, c);
 	TCP_END();
 }
 

@@ -525,7 +525,7 @@ bool tp_wait_seg(struct tcp_peer *p, u64 step_ns, u64 max_ns, struct tp_seg *s)
 /* ---------------------------------------------------------- handshakes */
 
 /* What the stack's SYN or SYN-ACK @s says, and what that makes the connection. */
-static void note_syn(struct tcp_peer *p, const struct tp_seg *s)
+void tp_note_syn(struct tcp_peer *p, const struct tp_seg *s)
 {
 	p->syn = *s;
 	p->irs = s->seq;
@@ -543,7 +543,7 @@ static void note_syn(struct tcp_peer *p, const struct tp_seg *s)
 void tp_answer_syn(struct tcp_peer *p, const struct tp_seg *syn)
 {
 	p->una_valid = false;
-	note_syn(p, syn);
+	tp_note_syn(p, syn);
 	p->snd_nxt = p->iss;
 	tp_push(p, TP_SYN | TP_ACK, NULL, 0);
 }
@@ -594,7 +594,7 @@ int tp_accept(struct tcp_peer *p, struct tcp_listener *l, struct tcp_conn **out)
 	tp_push(p, TP_SYN, NULL, 0);
 	if (!tp_expect_at(p, TP_SYN | TP_ACK, TP_ANY, p->iss + 1, __FILE__, __LINE__))
 		return -EPROTO;
-	note_syn(p, &p->last);
+	tp_note_syn(p, &p->last);
 	tp_ack(p);
 	return tcp_accept(l, NS_S, out);
 }

@@ -253,6 +253,12 @@ bool tp_take(struct tcp_peer *p);
  */
 void tp_answer_syn(struct tcp_peer *p, const struct tp_seg *syn);
 /*
+ * Take in what the stack's SYN or SYN-ACK @s says (its ISN, MSS and the
+ * options both sides then use), as tp_connect() and tp_accept() do; for a
+ * test that drives a handshake step by step.
+ */
+void tp_note_syn(struct tcp_peer *p, const struct tp_seg *s);
+/*
  * Active open: tcp_connect() to the peer, which answers the SYN from a
  * timer; then the stack's ACK is checked.  0 with *@out, or tcp_connect()'s
  * error.
