@@ -19,8 +19,9 @@
  * Every table passes acpi_table_get() before a byte of its body is read:
  * the 36-byte header must map, the length must cover the type's fixed part
  * (MADT 44, FADT 116, MCFG 44, HPET 56, others 36) and be at most
- * ACPI_TABLE_MAX_LEN, all of it must map, and it must sum to zero.  From
- * then on every read is bounded by that length: MADT entries are walked
+ * ACPI_TABLE_MAX_LEN, all of it must map, the header read through that
+ * mapping must equal the one checked, and it must sum to zero.  From then
+ * on every read is bounded by that length: MADT entries are walked
  * with their own length bytes checked against the table end, FADT fields
  * are read only when ACPI_FIELD_END() says they lie inside the table (an
  * ACPI 1.0 FADT is 116 bytes), and the AML search bounds every byte.
@@ -321,6 +322,17 @@ static int acpi_table_check(struct acpi_ctx *c, const struct acpi_table_rec *rec
 	if (!*tp) {
 		acpi_warnf(c, "%s at %#llx: length %u runs past readable memory; skipped",
 			   sig, phys, len);
+		return -EFAULT;
+	}
+	/*
+	 * The decoders take the length and signature from the whole table's
+	 * mapping, not from @h: when the two disagree (map() may hand out a
+	 * different pointer for the longer range, and memory can change
+	 * between the two reads) the length checked above would not be the one
+	 * used, and the walk would read past the table.  So they must agree.
+	 */
+	if (memcmp(*tp, h, sizeof(*h))) {
+		acpi_warnf(c, "%s at %#llx: header changed while it was read; skipped", sig, phys);
 		return -EFAULT;
 	}
 	if (acpi_checksum(*tp, len)) {

@@ -25,9 +25,10 @@
  *
  * Trust rules.  Tables come from firmware and are treated like input from
  * a disk: a table is used only if its header maps, its length is at least
- * its fixed part and at most ACPI_TABLE_MAX_LEN, the whole length maps, and
- * its bytes sum to zero.  Anything else is skipped with a warning naming
- * the table and the reason; nothing past a table's length is ever read.
+ * its fixed part and at most ACPI_TABLE_MAX_LEN, the whole length maps and
+ * shows the same header again, and its bytes sum to zero.  Anything else is
+ * skipped with a warning naming the table and the reason; nothing past a
+ * table's length is ever read.
  * Fixed-size arrays below have caps; entries past a cap are dropped with
  * one warning.
  *

@@ -206,6 +206,23 @@ static void queue_data(struct fsck *fk, u64 k, u32 blk, u32 crc)
 	fk->nrun++;
 }
 
+/*
+ * A journal image is of a metadata block, so in a sound volume no file
+ * owns the block it targets as data.  A journal that does target one
+ * (damage that kept its checksums) still passes journal_valid(): the
+ * read-only view fsck checks keeps the image in the cache and reads file
+ * data from the disk, so it would call the volume clean, while the next
+ * writable mount's replay writes the image over the file's block.
+ */
+static void journal_over_data(struct fsck *fk, u64 k, u32 blk)
+{
+	const struct nanofs_cbuf *cb = nanofs_cache_peek(fk->fs, blk);
+
+	if (cb && cb->pinned)
+		problem(fk, "inode %u file block %llu (block %u): the journal holds an image "
+			"that a replay would write over it", fk->ino, (unsigned long long)k, blk);
+}
+
 /* bmap_walk callback: one pointer of the inode being checked. */
 static int walk_ptr(void *arg, u64 k, u32 blk, u32 crc, int level)
 {
@@ -229,8 +246,10 @@ static int walk_ptr(void *arg, u64 k, u32 blk, u32 crc, int level)
 	if (k >= NANOFS_BLOCKS_OF(fk->in.size) && !fk->orphan)
 		problem(fk, "inode %u: block %u mapped past the end (file block %llu)", fk->ino, blk,
 			(unsigned long long)k);
-	if (fk->in.type == NANOFS_T_FILE)
+	if (fk->in.type == NANOFS_T_FILE) {
+		journal_over_data(fk, k, blk);
 		queue_data(fk, k, blk, crc);
+	}
 	return 0;
 }
 

@@ -9,8 +9,16 @@
  * suppress notifications with VIRTQ_USED_F_NO_NOTIFY).
  *
  * A cookie is looked up by the chain's head descriptor; a used entry whose
- * id is out of range or has no cookie (a confused or hostile device) is
- * skipped rather than trusted.
+ * id is out of range or has no cookie (a confused or hostile device: an id
+ * never given, one already completed, a descriptor in the middle of a
+ * chain) is skipped rather than trusted.  The length the device reports is
+ * what a driver will read out of the buffer (virtio-net takes it as the
+ * frame's size), so it is cut to the bytes the chain's device-writable
+ * descriptors really hold.  used->idx is the device's too: it can jump
+ * far ahead or go backwards, which would have one call wade through up to
+ * 65,535 stale entries, so a call looks at most at one ring's worth
+ * (@size entries: never fewer than a truthful device can have waiting).
+ * All of these count in q->dev_errors, for the driver to report.
  */
 #include "drivers/virtio/virtqueue.h"
 #include "errno.h"
@@ -45,7 +53,7 @@ void virtq_init(struct virtq *q, u16 index, u16 size, void *mem, void **cookies)
 	q->free_head = 0;
 	q->num_free = size;
 	q->last_used = 0;
-	q->added = q->completed = 0;
+	q->added = q->completed = q->dev_errors = 0;
 	for (u16 i = 0; i < size; i++) {
 		q->desc[i].next = (u16)(i + 1);
 		cookies[i] = NULL;
@@ -89,31 +97,54 @@ bool virtq_publish(struct virtq *q)
 	return !(__atomic_load_n(&q->used->flags, __ATOMIC_ACQUIRE) & VIRTQ_USED_F_NO_NOTIFY);
 }
 
-/* Return the chain starting at @head to the free list. */
-static void free_chain(struct virtq *q, u16 head)
+/*
+ * Return the chain starting at @head to the free list.  Returns the bytes
+ * its device-writable descriptors hold (a u64: lengths are u32 each).
+ */
+static u64 free_chain(struct virtq *q, u16 head)
 {
 	u16 i = head, n = 1;
+	u64 room = 0;
 
-	while ((q->desc[i].flags & VIRTQ_DESC_F_NEXT) && n < q->size) {
+	for (;;) {
+		if (q->desc[i].flags & VIRTQ_DESC_F_WRITE)
+			room += q->desc[i].len;
+		if (!(q->desc[i].flags & VIRTQ_DESC_F_NEXT) || n >= q->size)
+			break;
 		i = q->desc[i].next & (q->size - 1);
 		n++;
 	}
 	q->desc[i].next = q->free_head;
 	q->free_head = head;
 	q->num_free = (u16)(q->num_free + n);
+	return room;
 }
 
 void *virtq_get_used(struct virtq *q, u32 *len)
 {
-	while (q->last_used != __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE)) {
+	u16 idx = __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
+	u16 ready = (u16)(idx - q->last_used);
+
+	if (ready > q->size) {
+		q->dev_errors++; /* more waiting than the ring has slots */
+		ready = q->size;
+	}
+	for (; ready; ready--) {
 		struct virtq_used_elem e = q->used->ring[q->last_used & (q->size - 1)];
 		void *cookie;
+		u64 room;
 
 		q->last_used++;
-		if (e.id >= q->size || !(cookie = q->cookies[e.id]))
-			continue; /* not a chain we gave it */
+		if (e.id >= q->size || !(cookie = q->cookies[e.id])) {
+			q->dev_errors++; /* not a chain in flight */
+			continue;
+		}
 		q->cookies[e.id] = NULL;
-		free_chain(q, (u16)e.id);
+		room = free_chain(q, (u16)e.id);
+		if (e.len > room) {
+			q->dev_errors++;
+			e.len = (u32)room;
+		}
 		q->completed++;
 		if (len)
 			*len = e.len;

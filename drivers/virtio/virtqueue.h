@@ -73,6 +73,7 @@ struct virtq {
 	u16 last_used;             /* used->idx already consumed */
 	void **cookies;            /* [I] per head descriptor */
 	u64 added, completed;      /* statistics */
+	u64 dev_errors;            /* used entries the device got wrong (virtq_get_used) */
 	u32 notify_at;             /* [I] the transport's: where to notify */
 };
 
@@ -92,7 +93,15 @@ int virtq_add(struct virtq *q, const struct virtq_sg *sg, unsigned nout, unsigne
 	      void *cookie);
 /* Make added chains visible to the device; true when it wants a notify. */
 bool virtq_publish(struct virtq *q);
-/* Next completed chain's cookie (and bytes written into @len), or NULL. */
+/*
+ * Next completed chain's cookie (and bytes written into @len), or NULL.
+ * The used ring is the device's to write, so nothing in it is trusted: an
+ * entry naming no chain in flight is skipped, a length beyond the chain's
+ * device-writable bytes is cut to them, and one call looks at no more
+ * than @size entries however far used->idx moved.  Each of these counts
+ * one in dev_errors.  A cookie comes back only for a chain virtq_add()
+ * gave and only once.
+ */
 void *virtq_get_used(struct virtq *q, u32 *len);
 /* True when the device has completed chains not yet taken. */
 bool virtq_has_used(const struct virtq *q);

@@ -17,6 +17,7 @@
  */
 #include "tests/unit/host_nanofs_dev.h"
 #include "tests/unit/shim/shim.h"
+#include "fs/nanofs_priv.h"
 
 #include <stdio.h>
 
@@ -409,5 +410,80 @@ KTEST(nanofs_crash, every_metadata_byte_damaged_in_turn)
 	KT_EXPECT_EQ(ramdev_fsck(r), 0);
 	free(data);
 	free(hashbuf);
+	ramdev_free(r);
+}
+
+/* Lines fsck reported that contain @want (via nanofs_fsck's report). */
+struct fsck_grep {
+	const char *want;
+	int problems, matches;
+};
+
+static void fsck_grep_line(void *arg, const char *msg)
+{
+	struct fsck_grep *g = arg;
+
+	nanofs_test_count_report(&g->problems, msg);
+	g->matches += strstr(msg, g->want) != NULL;
+}
+
+/*
+ * Found by tests/fuzz/fuzz_nanofs.c: a journal transaction whose header
+ * names a live file's data block as a target, with every checksum still
+ * right (the fuzzer's input had the header's tail resealed; crc_all came
+ * out unchanged by itself, as a CRC-32C over a block ending in its own
+ * right CRC does; here both are simply recomputed).  fsck checks the
+ * read-only view, where the image stays in the cache and the file's data
+ * is read from the disk, and called the volume clean; the next writable
+ * mount replayed the image over the file.  fsck must name the problem, and
+ * the mount must then hand out -EIO for that file, never the image's bytes.
+ */
+KTEST(nanofs_crash, journal_image_over_file_data_is_reported)
+{
+	struct ramdev *r = ramdev_new(256);
+	u8 *data = malloc(5 * NANOFS_BSIZE), *hdr, *cmt;
+	struct nanofs_jhdr *h;
+	struct nanofs_jcommit *c;
+	struct nanofs_layout l;
+	struct nanofs *fs;
+	struct fsck_grep g = { .want = "the journal holds an image" };
+	u32 ino, crc, victim;
+
+	KT_ASSERT(r && data);
+	memset(data, 0x3C, 5 * NANOFS_BSIZE);
+	KT_ASSERT_EQ(nanofs_layout_compute(256, 0, &l), 0);
+	KT_ASSERT_EQ(ramdev_format(r), 0);
+	KT_ASSERT_EQ(nanofs_mount(&r->dev, false, &fs), 0);
+	KT_ASSERT_EQ(nanofs_create(fs, nanofs_root(fs), "f", 1, NANOFS_FILE, &ino), 0);
+	KT_ASSERT_EQ(nanofs_write(fs, ino, 0, data, 5 * NANOFS_BSIZE), 5 * NANOFS_BSIZE);
+	KT_ASSERT_EQ(nanofs_unmount(fs), 0);
+	KT_ASSERT_EQ(ramdev_fsck(r), 0);
+
+	/* The file's first block, from its inode in the table. */
+	victim = ((const struct nanofs_inode *)(r->mem + (l.itable_start + ino / 16) * NANOFS_BSIZE +
+						(ino % 16) * NANOFS_INODE_SIZE))->direct[0].block;
+	KT_ASSERT(victim >= l.data_start && victim < l.data_start + l.data_blocks);
+	hdr = r->mem + l.journal_start * NANOFS_BSIZE;
+	h = (struct nanofs_jhdr *)hdr;
+	KT_ASSERT(h->count > 0);
+	h->target[0] = victim;
+	nanofs_tail_seal(l.journal_start, hdr, NANOFS_KIND_JHDR);
+	crc = crc32c(hdr, NANOFS_BSIZE);
+	for (u32 i = 0; i < h->count; i++)
+		crc = crc32c_update(crc, hdr + (size_t)(1 + i) * NANOFS_BSIZE, NANOFS_BSIZE);
+	cmt = hdr + (size_t)(1 + h->count) * NANOFS_BSIZE;
+	c = (struct nanofs_jcommit *)cmt;
+	c->crc_all = crc;
+	nanofs_tail_seal(l.journal_start + 1 + h->count, cmt, NANOFS_KIND_JCMT);
+
+	KT_EXPECT_EQ(nanofs_fsck(&r->dev, fsck_grep_line, &g, false), g.problems);
+	KT_EXPECT(g.problems > 0);
+	KT_EXPECT_EQ(g.matches, 1);
+	KT_ASSERT_EQ(nanofs_mount(&r->dev, false, &fs), 0);
+	KT_EXPECT_LOGGED("replayed journal transaction");
+	KT_EXPECT_EQ(nanofs_read(fs, ino, 0, data, NANOFS_BSIZE), -EIO);
+	KT_EXPECT_LOGGED("data checksum mismatch");
+	nanofs_unmount(fs);
+	free(data);
 	ramdev_free(r);
 }

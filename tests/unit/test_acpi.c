@@ -541,6 +541,46 @@ KTEST(acpi, length_past_readable_memory)
 	KT_EXPECT(!info.have_hpet && info.have_madt);
 }
 
+/*
+ * Found by tests/fuzz/fuzz_acpi.c: the header is read through one mapping
+ * (36 bytes) and the table through another (its whole length), and the
+ * decoders took the length from the second, which had never been checked.
+ * Here the longer range is served by a second region whose header claims
+ * far more than it holds (the bytes at one address differ between the two
+ * reads, as memory changing under the parser would make them); the table
+ * must be skipped, and nothing read past either copy (ASan on the host).
+ */
+KTEST(acpi, header_that_differs_between_reads_is_skipped)
+{
+	const struct acpi_test_blob *b;
+	u8 *t;
+
+	load(&acpi_machine_pc);
+	b = blob(&acpi_machine_pc, "RSDT");
+	install_copy(0, &acpi_machine_pc, "RSDT", 40);  /* the header; says 52 */
+	t = tight_copy(1, b->data, b->len, b->len);
+	set_length(t, 4000);
+	fix_checksum(t, b->len);
+	fake_set("RSDT again", b->phys, t, b->len);     /* the 52 bytes, saying 4000 */
+	KT_EXPECT_EQ(parse(&acpi_machine_pc), -EINVAL);
+	KT_EXPECT(warned("RSDT at 0x1ffe1bbb: header changed while it was read; skipped"));
+	KT_EXPECT_EQ(table("RSDT")->status, -EFAULT);
+
+	/* The same for a table the root lists: the MADT's entries past its end. */
+	load(&acpi_machine_pc);
+	b = blob(&acpi_machine_pc, "APIC");
+	install_copy(0, &acpi_machine_pc, "APIC", 40);
+	t = tight_copy(1, b->data, b->len, b->len);
+	set_length(t, 2000);
+	fix_checksum(t, b->len);
+	fake_set("APIC again", b->phys, t, b->len);
+	KT_ASSERT_EQ(parse(&acpi_machine_pc), 0);
+	KT_EXPECT(!info.have_madt && info.ncpus == 0);
+	KT_EXPECT(warned("APIC at 0x1ffe1acb: header changed while it was read"));
+	KT_EXPECT_EQ(table("APIC")->status, -EFAULT);
+	KT_EXPECT(info.have_fadt && info.have_hpet);    /* the others still decoded */
+}
+
 KTEST(acpi, length_shorter_than_header_or_fixed_part)
 {
 	static const u32 lens[] = { 0, 1, 20, 35, 36, 40, 43 };

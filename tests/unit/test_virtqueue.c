@@ -1,7 +1,12 @@
 /*
  * test_virtqueue.c — split-ring bookkeeping against a fake device that
  * consumes the available ring and completes chains in its own order, plus
- * a device that lies (ids out of range, ids never given, repeats).
+ * a device that lies: ids out of range, ids never given, repeats, the
+ * middle descriptor of a chain, lengths beyond the buffer, and used->idx
+ * moved backwards or far ahead.  Each lie is survived (no cookie handed
+ * out that is not in flight, none twice, no length past the buffer, the
+ * free list whole) and counted in dev_errors.  tests/fuzz/fuzz_virtqueue.c
+ * tells every lie at random.
  */
 #include "drivers/virtio/virtqueue.h"
 #include "errno.h"
@@ -116,7 +121,9 @@ KTEST(virtqueue, lying_device_is_not_trusted)
 	vq.used->ring[3] = (struct virtq_used_elem){ 0, 64 };   /* a repeat */
 	vq.used->idx = 4;
 	KT_EXPECT(virtq_get_used(&vq, &len) == &cookie);
+	KT_EXPECT_EQ(vq.dev_errors, 2);
 	KT_EXPECT(virtq_get_used(&vq, &len) == NULL);
+	KT_EXPECT_EQ(vq.dev_errors, 3);
 	KT_EXPECT_EQ(vq.num_free, VQ_SIZE);
 	KT_EXPECT_EQ(virtq_add(&vq, &sg, 0, 0, &cookie), -EINVAL);
 	KT_EXPECT_EQ(virtq_add(&vq, &sg, 1, 0, NULL), -EINVAL);
@@ -154,4 +161,112 @@ KTEST(virtqueue, publish_honours_the_devices_no_notify_flag)
 	KT_EXPECT(virtq_publish(&vq));
 	vq.used->flags = VIRTQ_USED_F_NO_NOTIFY;
 	KT_EXPECT(!virtq_publish(&vq));
+}
+
+/* A chain of @n descriptors, device-writable from the @nout-th on, lengths 10, 20, 30 ... */
+static void add_chain(struct ktest_ctx *kt, unsigned nout, unsigned n, void *cookie)
+{
+	struct virtq_sg sg[VQ_SIZE];
+
+	for (unsigned k = 0; k < n; k++)
+		sg[k] = (struct virtq_sg){ 0x1000 * (k + 1), 10 * (k + 1) };
+	KT_ASSERT_EQ(virtq_add(&vq, sg, nout, n - nout, cookie), 0);
+}
+
+static void used_put(u32 id, u32 len)
+{
+	vq.used->ring[vq.used->idx % VQ_SIZE] = (struct virtq_used_elem){ id, len };
+	vq.used->idx++;
+}
+
+KTEST(virtqueue, lying_device_naming_a_middle_descriptor_is_not_trusted)
+{
+	int a;
+	u32 len = 0;
+
+	vq_reset();
+	add_chain(kt, 1, 3, &a);                /* descriptors 0, 1, 2 */
+	used_put(1, 20);                        /* the chain's second descriptor */
+	used_put(2, 30);                        /* and its last */
+	KT_EXPECT(virtq_get_used(&vq, &len) == NULL);
+	KT_EXPECT_EQ(vq.dev_errors, 2);
+	KT_EXPECT_EQ(vq.num_free, VQ_SIZE - 3); /* nothing freed by the lie */
+	used_put(0, 50);
+	KT_EXPECT(virtq_get_used(&vq, &len) == &a);
+	KT_EXPECT_EQ(len, 50);
+	KT_EXPECT_EQ(vq.num_free, VQ_SIZE);
+	KT_EXPECT_EQ(vq.dev_errors, 2);
+}
+
+KTEST(virtqueue, lying_device_length_is_cut_to_the_buffer)
+{
+	int a, b, c;
+	u32 len = 0;
+
+	vq_reset();
+	add_chain(kt, 1, 3, &a);                /* 10 readable, 20 + 30 writable */
+	add_chain(kt, 2, 2, &b);                /* nothing writable */
+	add_chain(kt, 0, 1, &c);                /* 10 writable */
+	used_put(0, 1000);
+	used_put(3, 1);
+	used_put(5, 10);                        /* exactly the buffer: the truth */
+	KT_EXPECT(virtq_get_used(&vq, &len) == &a);
+	KT_EXPECT_EQ(len, 50);
+	KT_EXPECT(virtq_get_used(&vq, &len) == &b);
+	KT_EXPECT_EQ(len, 0);
+	KT_EXPECT_EQ(vq.dev_errors, 2);
+	KT_EXPECT(virtq_get_used(&vq, &len) == &c);
+	KT_EXPECT_EQ(len, 10);
+	KT_EXPECT_EQ(vq.dev_errors, 2);
+	used_put(0, 0xFFFFFFFFu);               /* a repeat, with a huge length */
+	KT_EXPECT(virtq_get_used(&vq, &len) == NULL);
+	KT_EXPECT_EQ(len, 10);                  /* not written for a skipped entry */
+	KT_EXPECT_EQ(vq.num_free, VQ_SIZE);
+}
+
+KTEST(virtqueue, lying_device_index_far_ahead_is_bounded)
+{
+	int a;
+	u32 len = 0;
+
+	vq_reset();
+	add_chain(kt, 0, 1, &a);
+	for (unsigned i = 0; i < VQ_SIZE; i++)
+		vq.used->ring[i] = (struct virtq_used_elem){ 99, 4 };
+	vq.used->ring[5] = (struct virtq_used_elem){ 0, 4 };
+	vq.used->idx = 0x8000;
+	/* One ring's worth at most per call: the real entry is in it. */
+	KT_EXPECT(virtq_get_used(&vq, &len) == &a);
+	KT_EXPECT_EQ(vq.last_used, 6);
+	KT_EXPECT_EQ(vq.dev_errors, 1 + 5);
+	KT_EXPECT(virtq_get_used(&vq, &len) == NULL);
+	KT_EXPECT_EQ(vq.last_used, 6 + VQ_SIZE);
+	KT_EXPECT(virtq_get_used(&vq, &len) == NULL); /* the stale copy of slot 5 */
+	KT_EXPECT_EQ(vq.last_used, 6 + 2 * VQ_SIZE);
+	KT_EXPECT_EQ(vq.num_free, VQ_SIZE);
+	KT_EXPECT_EQ(vq.completed, 1);
+}
+
+KTEST(virtqueue, lying_device_index_going_backwards_is_bounded)
+{
+	int a, b;
+	u32 len = 0;
+
+	vq_reset();
+	add_chain(kt, 0, 1, &a);
+	used_put(0, 4);
+	KT_EXPECT(virtq_get_used(&vq, &len) == &a);
+	add_chain(kt, 0, 1, &b);                /* descriptor 0 again, in flight */
+	for (unsigned i = 0; i < VQ_SIZE; i++)  /* stale entries, none naming b */
+		vq.used->ring[i] = (struct virtq_used_elem){ i ? 99 : 7, 4 };
+	vq.used->idx = 0;                       /* one step back: 65,535 "waiting" */
+	KT_EXPECT(virtq_get_used(&vq, &len) == NULL);
+	KT_EXPECT_EQ(vq.last_used, 1 + VQ_SIZE);
+	KT_EXPECT_EQ(vq.dev_errors, 1 + VQ_SIZE);
+	KT_EXPECT_EQ(vq.num_free, VQ_SIZE - 1); /* b is still the device's */
+	/* The queue still works once the device tells the truth again. */
+	vq.used->idx = vq.last_used;
+	used_put(0, 4);
+	KT_EXPECT(virtq_get_used(&vq, &len) == &b);
+	KT_EXPECT_EQ(vq.num_free, VQ_SIZE);
 }
