@@ -84,6 +84,7 @@
 #define USH_SESSIONS 32
 #define USH_RUN_MAX 4                           /* commands running at once */
 #define USH_IDLE_NS (60 * USH_NS_PER_S)         /* a session expires after this idle */
+#define USH_REAP_NS (5 * USH_NS_PER_S)          /* the resender frees expired replies this often */
 #define USH_WINDOW_US (25ull * 1000000)         /* a new session's counter: our clock +- this */
 #define USH_KEEP_REPLY (1024u * 1024)           /* bytes of one stored reply */
 #define USH_KEEP_TOTAL (4u * 1024 * 1024)       /* bytes stored, all sessions */
@@ -250,6 +251,8 @@ void ush_resend_work(void);
 void ush_sessions_reset(void);
 /* Detach the lists of expired sessions onto *@out (lock held). */
 void ush_reap_locked(u64 now, struct ush_chunk **out);
+/* Forget the sessions expired at @now and free their replies.  Takes and drops the lock. */
+void ush_reap_expired(u64 now);
 bool ush_session_live(const struct ush_session *s, u64 now);
 void ush_chunks_free(struct ush_chunk *c);
 /* A one-chunk answer to @r, not stored (busy, refused). SoftIrq context. */

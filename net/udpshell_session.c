@@ -88,6 +88,22 @@ void ush_reap_locked(u64 now, struct ush_chunk **out)
 	}
 }
 
+/*
+ * Reaping only when a request comes (or the store is full) would keep an
+ * expired session's reply — up to USH_KEEP_REPLY each — for as long as the
+ * shell stays quiet, which can be for ever: the resender calls this every
+ * USH_REAP_NS, so a reply goes within that much of its session's expiry.
+ */
+void ush_reap_expired(u64 now)
+{
+	struct ush_chunk *freed = NULL;
+
+	spin_lock(&ush.lock);
+	ush_reap_locked(now, &freed);
+	spin_unlock(&ush.lock);
+	ush_chunks_free(freed);
+}
+
 void ush_sessions_reset(void)
 {
 	struct ush_chunk *freed = NULL;

@@ -1,6 +1,7 @@
 /*
  * udpshell_task.c — the tasks behind the UDP shell: USH_RUN_MAX runners
- * that run commands, and one that resends stored replies.  This is the
+ * that run commands, and one that resends stored replies (and, every
+ * USH_REAP_NS, frees the replies of expired sessions).  This is the
  * kernel's struct ush_ops; the host tests put a stand-in of their own in
  * its place (the shim has no tasks to join), so the file is kernel-only.
  *
@@ -89,7 +90,10 @@ static void ush_resender(void *arg)
 	bool due, quit;
 
 	for (;;) {
-		waitq_wait_timeout(&pool.resend_wait, ush_resender_cond, NULL, 0);
+		/* woken to resend, to leave, or every USH_REAP_NS to free expired replies */
+		int rc = waitq_wait_timeout(&pool.resend_wait, ush_resender_cond, NULL,
+					    USH_REAP_NS);
+
 		spin_lock(&pool.lock);
 		due = pool.resend;
 		pool.resend = false;
@@ -99,6 +103,8 @@ static void ush_resender(void *arg)
 			ush_resend_work();
 		else if (quit)
 			return;
+		else if (rc == -ETIMEDOUT)
+			ush_reap_expired(time_ns());
 	}
 }
 

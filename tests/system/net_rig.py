@@ -69,6 +69,9 @@ Peers and tools
   process (a short-lived thread enters the namespace with setns(2), makes
   the socket and leaves; the socket stays in the namespace), so UDP peers
   need no subprocess: `udp_listener(port)`, `udp_sender()`.
+- `NsHttpServer(ns, ip, files)` serves {name: bytes} over HTTP/1.0 from
+  a socket in a namespace, in a thread of this process (the guest's `wget`
+  downloads from it); `url(name)`, `counts`, `close()`.
 - `dns_query()` asks a DNS server and parses the answer (A and CNAME).
 - `DhcpProbe` is a tiny DHCP client for a host peer: checks the server
   without a guest.
@@ -142,6 +145,7 @@ import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -1015,6 +1019,68 @@ class EchoSink:
             self.error = e
         finally:
             self.listener.close()
+
+
+class _FileHandler(BaseHTTPRequestHandler):
+    """GET /<name> of NsHttpServer's files; HTTP/1.0, so the server closes
+    each connection after its response (the TIME_WAIT stays on the Linux
+    side, not in the guest)."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        body = self.server.files.get(self.path.lstrip("/"))
+        if body is None:
+            self.send_error(404)
+            return
+        self.server.count("requests")
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            self.server.count("sent whole")
+        except OSError:
+            self.server.count("cut short")
+
+
+class NsHttpServer(ThreadingHTTPServer):
+    """A static HTTP server on @ip (port chosen by the kernel) inside
+    namespace @ns (a Netns, or anything with .socket()), serving @files
+    ({name: bytes}) at /<name>, in a daemon thread of this process.
+    `counts` tallies "requests", "sent whole" and "cut short".  close()
+    stops it; the namespace's own close() closes the socket too."""
+    daemon_threads = True
+
+    def __init__(self, ns, ip, files):
+        super().__init__((ip, 0), _FileHandler, bind_and_activate=False)
+        self.socket.close()
+        self.socket = ns.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind((ip, 0))
+        self.server_address = self.socket.getsockname()
+        self.server_name, self.server_port = self.server_address
+        self.server_activate()
+        self.files = dict(files)
+        self.counts = Counter()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True,
+                                        name=f"ns-http-{self.server_port}")
+        self._thread.start()
+
+    def url(self, name):
+        return f"http://{self.server_name}:{self.server_port}/{name}"
+
+    def count(self, what):
+        with self._lock:
+            self.counts[what] += 1
+
+    def close(self):
+        self.shutdown()
+        self.server_close()
+        self._thread.join(10)
 
 
 def boot_on_rig(boot_vm, rig, cmdline="", extra_args=(), **kw):

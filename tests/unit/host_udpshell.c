@@ -517,6 +517,34 @@ KTEST(udpshell, an_expired_session_forgets_its_reply)
 	USH_END();
 }
 
+/* The load test (tests/system/test_load.py) found expired replies kept until
+ * the next request: the resender's periodic ush_reap_expired() frees them. */
+KTEST(udpshell, the_reaper_frees_an_expired_sessions_reply_without_a_request)
+{
+	USH_BEGIN(NULL);
+	struct udpshell_status st;
+	struct ush_job *job;
+
+	tq_send(f, CPORT, 4, "x", NULL, 0);
+	job = tops_take_last();
+	KT_ASSERT(job != NULL);
+	KT_EXPECT_EQ(tq_write(job, "a reply to keep\n"), 0);
+	ush_job_end(job);
+	udpshell_get_status(&st);
+	KT_EXPECT(st.stored_bytes > 0);
+	ush_reap_expired(time_ns()); /* still live: kept */
+	udpshell_get_status(&st);
+	KT_EXPECT(st.stored_bytes > 0);
+	KT_EXPECT_EQ(st.sessions, 1);
+	shim_clock_advance(USH_IDLE_NS + 1);
+	udpshell_get_status(&st);
+	KT_EXPECT_EQ(st.sessions, 0);
+	ush_reap_expired(time_ns());
+	udpshell_get_status(&st);
+	KT_EXPECT_EQ(st.stored_bytes, 0);
+	USH_END();
+}
+
 KTEST(udpshell, past_the_store_bounds_notes_stand_for_what_was_not_kept)
 {
 	USH_BEGIN(NULL);
