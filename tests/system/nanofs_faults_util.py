@@ -3,7 +3,7 @@ nanofs_faults_util.py — the referee's tools for test_nanofs_faults.py: a
 model of what a volume may hold after a power cut, a reader that takes a
 whole volume apart with bin/nanofs, a generator of random shell bursts, and
 helpers that look inside an image file (superblock, data bitmap) and write
-QEMU blkdebug rules.
+QEMU blkdebug rules (errors on chosen sectors, or after the first N events).
 
 The crash model
 ---------------
@@ -183,19 +183,29 @@ class Timeline:
             return None
         return self._explain(observed, self.first_allowed(confirmed))
 
-    def _explain(self, observed, first):
-        lines = [f"the volume matches no cut from {first} (after the last confirmed "
-                 f"sync) to {len(self.cuts) - 1}"]
+    def strays(self, observed, first):
+        """Lines for each path of @observed in a state it held in no cut
+        from @first on.  A path no command touched since that cut may hold
+        its state there only: this is the weaker, path-by-path check, for
+        a round where a command failed half-way and no whole cut can be
+        expected."""
         paths = set(observed).union(*self.cuts[first:])
         allowed = {p: set() for p in paths}
         for cut in self.cuts[first:]:
             for p in paths:
                 allowed[p].update(cut.get(p, {ABSENT}))
+        lines = []
         for p in sorted(allowed):
             got = observed.get(p, ABSENT)
             if got not in allowed[p]:
                 lines.append(f"  {p}: holds {describe(got)}; may hold only "
                              + ", ".join(sorted(describe(s) for s in allowed[p])))
+        return lines
+
+    def _explain(self, observed, first):
+        lines = [f"the volume matches no cut from {first} (after the last confirmed "
+                 f"sync) to {len(self.cuts) - 1}"]
+        lines.extend(self.strays(observed, first))
         if len(lines) == 1:
             lines.append("  every path holds a state it may hold, but no single cut has "
                          "them all: a later operation survived an earlier one, or synced "
@@ -439,6 +449,24 @@ def blkdebug_rules(event, blocks):
     "write_aio") for any request that touches one of @blocks."""
     return "".join(f'[inject-error]\nevent = "{event}"\nerrno = "5"\nonce = "off"\n'
                    f'sector = "{b * (BLOCK // 512)}"\n\n' for b in blocks)
+
+
+def blkdebug_after(event, start, once):
+    """blkdebug rules that let @start events of @event ("read_aio",
+    "write_aio" or "flush_to_disk") pass and fail the requests after them
+    with EIO: the next one only (@once) or every one from then on.
+
+    blkdebug has no probability; what it has is a state machine, one
+    step per event: [set-state] rules walk the state from 1 to start+1,
+    one event at a time, and the error rule waits in the last state.  An
+    error rule that fires arms itself for the requests of its `iotype`
+    only, so a flush error hits a flush and not the writes around it."""
+    iotype = {"read_aio": "read", "write_aio": "write", "flush_to_disk": "flush"}[event]
+    steps = "".join(f'[set-state]\nevent = "{event}"\nstate = "{k}"\n'
+                    f'new_state = "{k + 1}"\n\n' for k in range(1, start + 1))
+    return steps + (f'[inject-error]\nevent = "{event}"\nstate = "{start + 1}"\n'
+                    f'iotype = "{iotype}"\nerrno = "5"\n'
+                    f'once = "{"on" if once else "off"}"\n\n')
 
 
 def pattern_file(tag, nblocks):

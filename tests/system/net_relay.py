@@ -844,6 +844,41 @@ def boot_through_relay(boot_vm, rig, relay, cmdline="", extra_args=(), **kw):
                    extra_args=[*relay.qemu_args(), *extra_args], **kw)
 
 
+@contextlib.contextmanager
+def guest_behind_relay(iso, name, seed):
+    """A module's wire: a new rig, a relay (@seed) on its tap and a guest
+    booted from @iso behind it, its lease in place and its address bound.
+    Yields (rig, relay, vm); all three are closed afterwards, even when the
+    boot or the body fails."""
+    rig = nr.NetRig().start()
+    relay = vm = None
+    try:
+        relay = Relay(rig, seed=seed).start()
+        vm = nh.NosVM(iso, name=name, wrap=rig.wrap, extra_args=relay.qemu_args())
+        vm.start()
+        vm.wait_boot()
+        assert rig.seg.wait_lease(rig.seg.mac()) == rig.seg.guest_ip(), rig.seg.log()
+        nr.wait_bound(vm)
+        yield rig, relay, vm
+    finally:
+        if vm is not None:
+            vm.close()
+        if relay is not None:
+            relay.close()
+        rig.close(raise_errors=False)
+
+
+def take_module_wire(request, rig, relay, vm):
+    """For one test of a module sharing guest_behind_relay()'s wire: its
+    failure report shows the rig and the guest; a guest or relay a test
+    before left unfit fails this one; the relay starts clean."""
+    request.node._nos_rigs = [rig]
+    request.node._nos_vms = [vm]
+    if not vm.healthy or not relay.alive:
+        pytest.fail(f"the module's guest or relay is unfit: {relay.errors()}")
+    relay.clear()
+
+
 if TEST_SIDE:
     @pytest.fixture
     def net_relay(net_rig):

@@ -466,6 +466,7 @@ class NosVM:
         self.t_prompt = None         # arrival of the first prompt
         self.boots = 0               # boot banners seen so far
         self.boot_log = ""           # see wait_boot()
+        self.loader_log = ""         # ...and what came before it
         self._text = ""
         self._chunk_ends = []        # transcript offset after each chunk
         self._chunk_times = []       # ...and when that chunk arrived
@@ -792,18 +793,22 @@ class NosVM:
     def wait_boot(self, timeout=None):
         """Wait for the banner, the "shell ready" line and the prompt.
 
-        Works for the first boot and after a reboot.  Returns the boot log:
-        for the first boot everything from the first serial byte, after a
-        reboot everything from the banner's line, up to the prompt.  It is
-        kept in self.boot_log.
+        Works for the first boot and after a reboot.  Returns the boot log,
+        the kernel's own: everything from the start of the banner's line up
+        to the prompt.  It is kept in self.boot_log; what came before the
+        banner's line (GRUB writes to the serial port too, with its own
+        line ends and escape sequences) is kept in self.loader_log.
         """
         timeout = self.boot_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
+        cursor = self._pos
         banner = self.wait_for(BANNER_RE, timeout)
         self.version = banner.group(1)
         with self._cond:
-            start = 0 if self.boots == 0 else \
-                self._text.rfind("\n", 0, banner.start()) + 1
+            start = self._text.rfind("\n", 0, banner.start()) + 1
+            while self._text[start] == "\r":      # GRUB ends its lines in LF CR
+                start += 1
+            self.loader_log = self._text[cursor:start]
         self.boots += 1
         ready = self.wait_for(READY_RE, max(1.0, deadline - time.monotonic()))
         self.ready_ms = float(ready.group(1))

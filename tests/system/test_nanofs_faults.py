@@ -1,7 +1,8 @@
 """
 test_nanofs_faults.py — nanofs when things go wrong: power cuts in the
-middle of bursts of writes, disks that fail reads and writes, and disks too
-small or very large.
+middle of bursts of writes, disks that fail reads, writes and flushes
+(on chosen blocks, or from a random point on), and disks too small or
+very large.
 
 The host is the referee here too: after every fault the image file is
 checked with `bin/nanofs fsck` and read back with `bin/nanofs ls/get`, never
@@ -37,6 +38,26 @@ Failing disks (test_blkdebug_eio_on_reads_and_writes)
   in dmesg, and `sync` says EIO once a failed write dropped the running
   transaction (and `mounts` shows the volume ro).
 
+Errors at random points (test_blkdebug_errors_at_random_points)
+  RANDOM_ROUNDS rounds (NOS_BLKDEBUG_ROUNDS=N), each on a fresh 4 MiB
+  volume with /keep, /dir/inner and a random /src: a seeded choice of
+  reads, writes or flushes, of how many of them pass first (blkdebug has no
+  probability, so its state machine counts them:
+  nanofs_faults_util.blkdebug_after) and of whether the error comes once
+  or for good.  The machine mounts by hand and runs a Burst (the power-cut
+  test's commands) with crc32 reads between its commands.  Each command
+  prints what it should or an EIO/EROFS line, the mount included, and
+  nothing panics; after the first error a few more commands (write, sync,
+  reads, ls, mkdir) get an answer, any answer, and the shell still runs.
+  Then a machine without blkdebug mounts the volume, umounts it and calls
+  it clean; so does the host's fsck; and, read with bin/nanofs, every path
+  holds a state it held at or after the last sync that answered before the
+  first error: a path untouched since then (the host's files that no
+  command changed among them) holds exactly its synced bytes
+  (Timeline.strays; a whole-cut check cannot hold once a command has
+  failed half-way).  The soak variant (-m stress, NOS_BLKDEBUG_SOAK=N)
+  runs N rounds.
+
 Bad disks (test_tiny_and_huge_disks)
   vda is one sector (512 bytes): format and mount refuse it and say why.
   vdb is 2^33 sectors (4 TiB, a sparse file): format, mount, write, read,
@@ -59,7 +80,8 @@ import time
 import pytest
 
 import nos_harness as nh
-from nanofs_faults_util import (DIR, Burst, Timeline, blkdebug_rules, blocks_holding,
+from nanofs_faults_util import (DIR, Burst, Timeline, blkdebug_after, blkdebug_rules,
+                                blocks_holding,
                                 confirmed_outputs, free_data_blocks, layout, pattern_file,
                                 read_volume)
 from nanofs_tool import fsck_clean as host_fsck_clean, run as host, tool  # noqa: F401 (fixture)
@@ -442,3 +464,157 @@ def test_tiny_and_huge_disks(images, boot_vm, tool):
     print(f"\n4 TiB nanofs under {os.environ.get('NOS_ACCEL', 'tcg')}: format {t_format:.1f} s, "
           f"mount {t_mount:.1f} s, umount {t_umount:.1f} s, host fsck {t_host_fsck:.1f} s; "
           f"{os.stat(huge).st_blocks * 512 >> 20} MiB of the image written")
+
+
+# ------------------------------------------- errors at random points ----
+
+RANDOM_ROUNDS = int(os.environ.get("NOS_BLKDEBUG_ROUNDS", "10"))
+RANDOM_COMMANDS = 40         # Burst commands per round, at most
+# Where an error may start: how many events of its kind pass first.
+# Measured with QMP's query-blockstats on a 4 MiB volume: the mount makes
+# 7 reads, 8 writes and 4 flushes, a 40-command burst some 25 reads, 130
+# writes and 50 flushes.  The ranges start inside the mount (a refused
+# mount is a case too) and reach a little past a short burst.
+START = {"read_aio": (0, 40), "write_aio": (0, 150), "flush_to_disk": (0, 60)}
+IO_ERROR_RE = re.compile(r"^\w+: .*: (EIO \(I/O error\)|EROFS \(read-only filesystem\))$")
+# After the first error a round stops drawing from its model (a command
+# that failed half-way leaves it behind) and types these instead.
+AFTER_ERROR = ["write /data/after still here?", "sync", "crc32 /data/keep", "ls /data",
+               "cat /data/dir/inner", "mkdir /data/after-dir"]
+
+
+def _random_image(tool, d, rng):
+    """A 4 MiB volume with /keep, /dir/inner and a random /src: the files
+    no command changes, whatever fails."""
+    img = d / "rnd.img"
+    blank(img, EIO_MIB)
+    host(tool, "mkfs", img)
+    host(tool, "mkdir", img, "/dir")
+    src = rng.randbytes(SRC_BYTES)
+    for path, data in (("/keep", KEEP), ("/dir/inner", INNER), ("/src", src)):
+        (d / "put").write_bytes(data)
+        host(tool, "put", img, d / "put", path)
+    return img
+
+
+def _io_error_or(out, want):
+    """True for a command's @want output, False for an I/O error (EIO, or
+    EROFS once a failed write turned the volume read-only); anything else
+    fails the test."""
+    if out == want:
+        return True
+    assert IO_ERROR_RE.match(out.splitlines()[-1] if out else ""), \
+        f"neither the output {want!r} nor an I/O error: {out!r}"
+    return False
+
+
+def _random_fault_round(vm, rng, timeline, burst, stats):
+    """Mount, then burst commands with reads of the model's files between
+    them until the first error (then AFTER_ERROR); returns how many burst
+    commands had answered right before it."""
+    out = vm.run("mount nanofs vda /data")
+    if not _io_error_or(out, "mounted nanofs vda on /data"):
+        stats["failed mounts"] += 1
+        return 0
+    answered = 0
+    for _ in range(RANDOM_COMMANDS):
+        files = [p for p, s in timeline.tree.items() if s != DIR]
+        if rng.random() < 0.25 and files:
+            path = rng.choice(files)
+            want = crc_line(timeline.tree[path], f"/data{path}")
+            if not _io_error_or(vm.run(f"crc32 /data{path}"), want):
+                break
+            stats["reads ok"] += 1
+        else:
+            line = burst.next()
+            if not _io_error_or(vm.run(line), timeline.commands[-1][1]):
+                break                        # its cuts stay: it may have half run
+            answered += 1
+    else:
+        stats["commands ok"] += answered
+        return answered
+    stats["commands ok"] += answered
+    stats["rounds with an error"] += 1
+    for line in AFTER_ERROR:         # success or an error message, never worse
+        out = vm.run(line)
+        stats["after the error, EIO/EROFS" if IO_ERROR_RE.match(out.splitlines()[-1] if out
+                                                                 else "") else
+              "after the error, other"] += 1
+    assert vm.run("version").startswith("nos ")
+    return answered
+
+
+def test_blkdebug_errors_at_random_points(images, boot_vm, tool):
+    """Reads, writes or flushes fail from a random point on (once, or for
+    good): each command succeeds or says EIO/EROFS, the shell goes on; the
+    volume then mounts without blkdebug, is clean, and what was synced
+    before the first error is there."""
+    _random_points(images, boot_vm, tool, RANDOM_ROUNDS)
+
+
+@pytest.mark.stress
+def test_blkdebug_errors_at_random_points_soak(images, boot_vm, tool):
+    rounds = int(os.environ.get("NOS_BLKDEBUG_SOAK", "0"))
+    if rounds <= 0:
+        pytest.skip("set NOS_BLKDEBUG_SOAK=N for N rounds of errors at random points")
+    _random_points(images, boot_vm, tool, rounds)
+
+
+def _random_points(images, boot_vm, tool, rounds):
+    seed = _seed()
+    rng = random.Random(seed)
+    stats = {k: 0 for k in ("failed mounts", "rounds with an error", "commands ok",
+                            "reads ok", "after the error, EIO/EROFS",
+                            "after the error, other")}
+    injected = []
+    t0 = time.monotonic()
+    for rnd in range(rounds):
+        event = rng.choice(sorted(START))
+        start, once = rng.randint(*START[event]), rng.random() < 0.4
+        where = (f"seed {seed} (NOS_NANOFS_SEED), round {rnd}: {event} fails after "
+                 f"{start} {'once' if once else 'for good'}")
+        img = _random_image(tool, images, rng)
+        tree = read_volume(tool, img, images / "got")
+        timeline = Timeline(tree)
+        burst = Burst(rng, timeline, f"r{rnd}", "/src", [0])
+        cfg = images / "rnd.cfg"
+        cfg.write_text(blkdebug_after(event, start, once))
+        vm = boot_vm(extra_args=blk_args("a", f"blkdebug:{cfg}:{img}", 3))
+        try:
+            assert vm.run("mkdir /data") == ""
+            confirmed = _random_fault_round(vm, rng, timeline, burst, stats)
+            log = vm.run("dmesg nanofs:")
+        except (AssertionError, nh.NosError) as e:   # a panic too: say the seed
+            raise AssertionError(f"{where}: {e}") from None
+        injected.append((event, start, once, "failed" in log))
+        vm.close()
+        _after_faults_volume_is_whole(boot_vm, tool, img, images, timeline, confirmed, where)
+    kinds = {e: (sum(1 for i in injected if i[0] == e), sum(1 for i in injected
+                                                         if i[0] == e and i[3]))
+             for e in START}
+    print(f"\nblkdebug at random points: {rounds} rounds; per event (rounds, errors "
+          f"logged by nanofs) {kinds}; {stats}; seed {seed}, {time.monotonic() - t0:.0f} s")
+    assert stats["rounds with an error"] + stats["failed mounts"] > 0, \
+        "no round ever met its error: the start points are too late"
+
+
+def _after_faults_volume_is_whole(boot_vm, tool, img, d, timeline, confirmed, where):
+    """Boot without blkdebug: the volume mounts, both fscks call it clean,
+    and every path holds a state it held since the last sync that answered
+    before the first error (a path untouched since: exactly that state)."""
+    vm = boot_vm(extra_args=blk_args("a", img, 3))
+    try:
+        assert vm.run("mkdir /data") == ""
+        assert vm.run("mount nanofs vda /data") == "mounted nanofs vda on /data", where
+        assert vm.run("umount /data") == "unmounted /data", where
+        assert vm.run("fsck vda") == "vda: clean", where
+        power_off(vm)
+    except (AssertionError, nh.NosError) as e:
+        raise AssertionError(f"{where}: {e}") from None
+    p = host(tool, "fsck", img, ok=False)
+    assert p.returncode == 0, f"{where}: host fsck:\n{p.stdout.decode()}{p.stderr.decode()}"
+    observed = {p: s for p, s in read_volume(tool, img, d / "got").items()
+                if not p.startswith("/after")}       # AFTER_ERROR's, unmodelled
+    wrong = timeline.strays(observed, timeline.first_allowed(confirmed))
+    assert not wrong, f"{where}, {confirmed} commands answered before the first error:\n" \
+        + "\n".join(wrong) + "\ncommands: " + "; ".join(c for c, _ in timeline.commands)

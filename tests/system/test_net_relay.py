@@ -360,34 +360,15 @@ def test_relay_reports_why_it_cannot_start(net_rig):
 def _relay_guest(request):
     """The module's rig, relay and guest (its lease in place)."""
     nr.require_rig()                 # before the build is even looked at
-    iso_cache = request.getfixturevalue("iso_cache")
-    rig = nr.NetRig().start()
-    relay = vm = None
-    try:
-        relay = rl.Relay(rig, seed=1).start()
-        vm = nh.NosVM(iso_cache.get(""), name="net_relay_guest", wrap=rig.wrap,
-                      extra_args=relay.qemu_args())
-        vm.start()
-        vm.wait_boot()
-        assert rig.seg.wait_lease(rig.seg.mac()) == rig.seg.guest_ip(), rig.seg.log()
-        nr.wait_bound(vm)
-        yield rig, relay, vm
-    finally:
-        if vm is not None:
-            vm.close()
-        if relay is not None:
-            relay.close()
-        rig.close(raise_errors=False)
+    iso = request.getfixturevalue("iso_cache").get("")
+    with rl.guest_behind_relay(iso, "net_relay_guest", 1) as wire:
+        yield wire
 
 
 @pytest.fixture
 def relay_guest(request, _relay_guest):
     rig, relay, vm = _relay_guest
-    request.node._nos_rigs = [rig]
-    request.node._nos_vms = [vm]
-    if not vm.healthy or not relay.alive:
-        pytest.fail(f"the module's guest or relay is unfit: {relay.errors()}")
-    relay.clear()
+    rl.take_module_wire(request, rig, relay, vm)
     yield rig, relay, vm
     if relay.alive:
         relay.clear()

@@ -326,43 +326,24 @@ def _lossy_guest(request):
     """The module's rig, relay, guest (lease in place, /ram mounted), the
     namespace's HTTP server and the guest's idle netbuf count."""
     nr.require_rig()                 # before the build is even looked at
-    iso_cache = request.getfixturevalue("iso_cache")
-    rig = nr.NetRig().start()
-    relay = vm = server = None
-    try:
-        relay = rl.Relay(rig, seed=SEED).start()
-        vm = nh.NosVM(iso_cache.get(""), name="tcp_lossy_guest", wrap=rig.wrap,
-                      extra_args=relay.qemu_args())
-        vm.start()
-        vm.wait_boot()
-        assert rig.seg.wait_lease(rig.seg.mac()) == rig.seg.guest_ip(), rig.seg.log()
-        nr.wait_bound(vm)
+    iso = request.getfixturevalue("iso_cache").get("")
+    with rl.guest_behind_relay(iso, "tcp_lossy_guest", SEED) as (rig, relay, vm):
         vm.run("mkdir /ram")
         assert vm.run("mount ramfs /ram") == "mounted ramfs on /ram"
         server = NsHttpServer(rig, rig.seg.gateway)
         threading.Thread(target=server.serve_forever, daemon=True,
                          name="ns-http").start()
-        idle = netbufs(vm)
-        yield rig, relay, vm, server, idle
-    finally:
-        if server is not None:
+        try:
+            yield rig, relay, vm, server, netbufs(vm)
+        finally:
             server.shutdown()
             server.server_close()
-        if vm is not None:
-            vm.close()
-        if relay is not None:
-            relay.close()
-        rig.close(raise_errors=False)
 
 
 @pytest.fixture
 def lossy(request, _lossy_guest):
     rig, relay, vm, server, idle = _lossy_guest
-    request.node._nos_rigs = [rig]
-    request.node._nos_vms = [vm]
-    if not vm.healthy or not relay.alive:
-        pytest.fail(f"the module's guest or relay is unfit: {relay.errors()}")
-    relay.clear()
+    rl.take_module_wire(request, rig, relay, vm)
     yield rig, relay, vm, server
     if relay.alive:
         relay.clear()
