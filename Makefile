@@ -239,10 +239,11 @@ selftest: check-tools all
 systest: check-tools all
 	$(PYTHON) -m pytest -q tests/system
 
-# Boot after boot across -smp 1..8, typing at the first prompt; fails on
-# any panic with that boot's serial log (tests/system/test_stress.py).
+# Boot after boot, 50 on each of pc and q35 at -smp 1, 2, 4 and 8, typing
+# at the first prompt; fails on any panic or wrong reply, with that boot's
+# serial log (tests/system/test_stress.py).
 stress: check-tools all
-	NOS_STRESS_BOOTS=$${NOS_STRESS_BOOTS:-200} $(PYTHON) -m pytest -q -s -m stress \
+	NOS_STRESS_BOOTS=$${NOS_STRESS_BOOTS:-400} $(PYTHON) -m pytest -q -s -m stress \
 		tests/system/test_stress.py
 
 test: check-tools

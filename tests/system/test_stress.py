@@ -10,17 +10,20 @@ fast as they do it: the moment a prompt appears the next command is typed
 (`run()` sends the whole line in one write), three commands in a row, each
 reply checked, and any panic fails the boot with its report.
 
-The CPU count cycles through SMP_CYCLE, so a short run already covers one,
-two, four and eight CPUs.  Boots run STRESS_JOBS at a time (two QEMUs: the
-machine has two cores).  Every boot is run even after one fails, so the
-summary says how often and with which -smp it failed; the failure shows the
-whole serial log of the first failing boots.
+Boots cycle through CONFIGS, every machine type (the i440FX `pc` and the
+Q35 `q35`: different interrupt routing, AHCI instead of IDE for the CD)
+with one, two, four and eight CPUs, so eight boots in a row already cover
+each once.  Boots run STRESS_JOBS at a time (two QEMUs: the machine has two
+cores).  Every boot is run even after one fails, so the summary says how
+often and on which machine it failed; the failure shows the whole serial
+log of the first failing boots.
 
-    make stress                            200 boots (NOS_STRESS_BOOTS)
-    NOS_STRESS_BOOTS=50 make stress        fewer
-    NOS_STRESS=N                           N boots per CPU count (8 N)
+    make stress                            400 boots: 50 per configuration
+    NOS_STRESS_BOOTS=40 make stress        fewer (NOS_STRESS_BOOTS)
+    NOS_STRESS=N                           N boots per configuration
 
-A short smoke of SMOKE_BOOTS boots runs in every `make systest`.
+A short smoke of SMOKE_BOOTS boots (each configuration once) runs in every
+`make systest`.
 """
 
 import os
@@ -32,8 +35,9 @@ import pytest
 
 import nos_harness as nh
 
-SMP_CYCLE = (1, 2, 4, 8, 3, 5, 6, 7)
-SMOKE_BOOTS = 6
+MACHINES = ("pc", "q35")
+CONFIGS = tuple((machine, smp) for smp in (1, 2, 4, 8) for machine in MACHINES)
+SMOKE_BOOTS = len(CONFIGS)
 STRESS_JOBS = int(os.environ.get("NOS_STRESS_JOBS", "2"))
 LOGS_SHOWN = 3     # failing boots whose whole serial log goes in the report
 
@@ -41,16 +45,18 @@ LOGS_SHOWN = 3     # failing boots whose whole serial log goes in the report
 @dataclass
 class Boot:
     index: int
+    machine: str
     smp: int
     error: str = None    # None: the boot passed
     log: str = ""        # the serial log of a failed boot
 
 
 def stress_boots():
-    """Boots asked for: NOS_STRESS_BOOTS, else 8 x NOS_STRESS, else 0."""
+    """Boots asked for: NOS_STRESS_BOOTS, else NOS_STRESS per configuration,
+    else 0."""
     if os.environ.get("NOS_STRESS_BOOTS"):
         return int(os.environ["NOS_STRESS_BOOTS"])
-    return len(SMP_CYCLE) * int(os.environ.get("NOS_STRESS", "0"))
+    return len(CONFIGS) * int(os.environ.get("NOS_STRESS", "0"))
 
 
 def exercise(vm, version):
@@ -68,7 +74,8 @@ def exercise(vm, version):
 
 
 def one_boot(build, boot):
-    vm = nh.NosVM(build.iso, smp=boot.smp, name=f"stress-{boot.index}-smp{boot.smp}")
+    vm = nh.NosVM(build.iso, smp=boot.smp, extra_args=["-machine", boot.machine],
+                  name=f"stress-{boot.index}-{boot.machine}-smp{boot.smp}")
     try:
         vm.start()
         exercise(vm, build.version)
@@ -86,7 +93,7 @@ def one_boot(build, boot):
 
 def boot_loop(build, count, jobs=STRESS_JOBS):
     """Run @count boots, @jobs at a time; return the Boot records."""
-    boots = [Boot(i, SMP_CYCLE[i % len(SMP_CYCLE)]) for i in range(count)]
+    boots = [Boot(i, *CONFIGS[i % len(CONFIGS)]) for i in range(count)]
     todo = iter(boots)
     lock = threading.Lock()
 
@@ -108,18 +115,19 @@ def boot_loop(build, count, jobs=STRESS_JOBS):
 
 
 def summary(boots):
-    """One line per failed boot, failures per -smp, and the first logs."""
+    """One line per failed boot, failures per configuration, the first logs."""
     failed = [b for b in boots if b.error is not None]
-    per_smp = {smp: [0, 0] for smp in sorted(SMP_CYCLE)}
+    per_config = {config: [0, 0] for config in CONFIGS}
     for b in boots:
-        per_smp[b.smp][0] += 1
-        per_smp[b.smp][1] += b.error is not None
+        per_config[b.machine, b.smp][0] += 1
+        per_config[b.machine, b.smp][1] += b.error is not None
     text = [f"{len(failed)} of {len(boots)} boots failed",
-            "failed/boots per -smp: " + ", ".join(
-                f"{smp}: {f}/{n}" for smp, (n, f) in per_smp.items() if n)]
-    text += [f"  boot {b.index} (-smp {b.smp}): {b.error}" for b in failed]
+            "failed/boots per machine and -smp: " + ", ".join(
+                f"{m} {smp}: {f}/{n}" for (m, smp), (n, f) in per_config.items() if n)]
+    text += [f"  boot {b.index} ({b.machine}, -smp {b.smp}): {b.error}" for b in failed]
     for b in failed[:LOGS_SHOWN]:
-        text.append(f"\n===== serial log of boot {b.index} (-smp {b.smp}) =====\n{b.log}")
+        text.append(f"\n===== serial log of boot {b.index} ({b.machine}, -smp {b.smp}) "
+                    f"=====\n{b.log}")
     return "\n".join(text)
 
 
