@@ -18,10 +18,13 @@
  * far ahead or go backwards, which would have one call wade through up to
  * 65,535 stale entries, so a call looks at most at one ring's worth
  * (@size entries: never fewer than a truthful device can have waiting).
- * All of these count in q->dev_errors, for the driver to report.
+ * All of these count in q->dev_errors; the first of a queue is also said
+ * in the kernel log (a device that lies once lies often: the rest are
+ * only counted).
  */
 #include "drivers/virtio/virtqueue.h"
 #include "errno.h"
+#include "kernel/printk.h"
 
 #define PAGE 4096u
 
@@ -120,13 +123,21 @@ static u64 free_chain(struct virtq *q, u16 head)
 	return room;
 }
 
+/* The device broke the used ring's rules (@what, with its two numbers). */
+static void dev_error(struct virtq *q, const char *what, u32 a, u32 b)
+{
+	if (!q->dev_errors++)
+		pr_warn("virtq %u: the device wrote %s (%u, %u); ignored, "
+			"any more are only counted\n", q->index, what, a, b);
+}
+
 void *virtq_get_used(struct virtq *q, u32 *len)
 {
 	u16 idx = __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
 	u16 ready = (u16)(idx - q->last_used);
 
 	if (ready > q->size) {
-		q->dev_errors++; /* more waiting than the ring has slots */
+		dev_error(q, "a used index past the ring (index, last seen)", idx, q->last_used);
 		ready = q->size;
 	}
 	for (; ready; ready--) {
@@ -136,13 +147,13 @@ void *virtq_get_used(struct virtq *q, u32 *len)
 
 		q->last_used++;
 		if (e.id >= q->size || !(cookie = q->cookies[e.id])) {
-			q->dev_errors++; /* not a chain in flight */
+			dev_error(q, "an entry for no chain in flight (id, length)", e.id, e.len);
 			continue;
 		}
 		q->cookies[e.id] = NULL;
 		room = free_chain(q, (u16)e.id);
 		if (e.len > room) {
-			q->dev_errors++;
+			dev_error(q, "a length past the buffer (length, room)", e.len, (u32)room);
 			e.len = (u32)room;
 		}
 		q->completed++;

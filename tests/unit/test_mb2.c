@@ -8,20 +8,20 @@
  * Portable: it runs on the host (boot/mb2.c over the shim's printk) and at
  * boot, where boot_info is the kernel's own, so it is saved before each case
  * and put back before any check (a check that fails must not leave the
- * kernel with a test's boot information).  Warnings are looked for through
- * dmesg_for_each(), among the messages logged since the case began.
+ * kernel with a test's boot information).  Warnings are looked for among the
+ * messages logged since the case began (log_since.h).
  */
 #include "boot/mb2.h"
 #include "errno.h"
-#include "kernel/printk.h"
 #include "lib/format.h"
 #include "lib/ktest.h"
 #include "lib/string.h"
+#include "tests/unit/log_since.h"
 
 static u8 block[8192] __aligned(8);
 static size_t used;
 static struct boot_info saved, got;
-static u64 log_mark;
+static u64 start_mark;
 
 static void *tag(u32 type, u32 size)
 {
@@ -35,13 +35,11 @@ static void *tag(u32 type, u32 size)
 
 static void start(void)
 {
-	u64 dropped;
-
 	memset(block, 0, sizeof(block));
 	used = 8;
 	saved = boot_info;
 	memset(&boot_info, 0, sizeof(boot_info));
-	dmesg_stats(&log_mark, &dropped);
+	start_mark = log_mark();
 }
 
 /* Parse the block (ending it with an end tag), keep the result in `got`. */
@@ -58,38 +56,10 @@ static int finish(bool end_tag)
 	return rc;
 }
 
-struct log_search {
-	const char *needle;
-	unsigned seen;          /* messages visited */
-	unsigned match[8];      /* their positions among those visited */
-	unsigned nmatch;
-};
-
-static void search_line(const char *line, enum log_level level, void *arg)
-{
-	struct log_search *s = arg;
-
-	if (strstr(line, s->needle) && s->nmatch < ARRAY_SIZE(s->match))
-		s->match[s->nmatch++] = s->seen;
-	s->seen++;
-}
-
-/*
- * Messages containing @needle logged since start().  The ring holds the
- * newest messages, so the first one visited is number logged - visited.
- */
+/* Messages containing @needle logged since start(). */
 static unsigned logged_since_start(const char *needle)
 {
-	struct log_search s = { .needle = needle };
-	u64 logged, dropped, first;
-	unsigned n = 0;
-
-	dmesg_for_each(search_line, &s);
-	dmesg_stats(&logged, &dropped);
-	first = logged > s.seen ? logged - s.seen : 0;
-	for (unsigned i = 0; i < s.nmatch; i++)
-		n += first + s.match[i] >= log_mark;
-	return n;
+	return logged_since(start_mark, needle);
 }
 
 KTEST(mb2, known_and_unknown_tags)

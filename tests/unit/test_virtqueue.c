@@ -12,6 +12,7 @@
 #include "errno.h"
 #include "lib/ktest.h"
 #include "lib/string.h"
+#include "tests/unit/log_since.h"
 
 #define VQ_SIZE 16
 
@@ -112,6 +113,7 @@ KTEST(virtqueue, lying_device_is_not_trusted)
 	struct virtq_sg sg = { 0x1000, 64 };
 	int cookie;
 	u32 len;
+	u64 mark = log_mark();
 
 	vq_reset();
 	KT_ASSERT_EQ(virtq_add(&vq, &sg, 0, 1, &cookie), 0);
@@ -124,6 +126,10 @@ KTEST(virtqueue, lying_device_is_not_trusted)
 	KT_EXPECT_EQ(vq.dev_errors, 2);
 	KT_EXPECT(virtq_get_used(&vq, &len) == NULL);
 	KT_EXPECT_EQ(vq.dev_errors, 3);
+	/* the first lie is in the log, naming the queue; the others only count */
+	KT_EXPECT_EQ(logged_since(mark, "virtq 0: the device wrote an entry for no chain in "
+				  "flight (id, length) (999, 4)"), 1);
+	KT_EXPECT_EQ(logged_since(mark, "the device wrote"), 1);
 	KT_EXPECT_EQ(vq.num_free, VQ_SIZE);
 	KT_EXPECT_EQ(virtq_add(&vq, &sg, 0, 0, &cookie), -EINVAL);
 	KT_EXPECT_EQ(virtq_add(&vq, &sg, 1, 0, NULL), -EINVAL);
