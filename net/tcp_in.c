@@ -455,8 +455,8 @@ static bool ack_in(struct tcp_conn *c, const struct tcp_seg *s)
 		tcp_send_challenge_ack(c);
 		return false;
 	}
-	if (c->persist)
-		c->retries = 0; /* the peer answers our probes */
+	if (c->persist || !c->snd_wnd)
+		c->retries = 0; /* the peer answers our probes (tcp_timer.c) */
 	if (SEQ_GT(ack, c->snd_una))
 		new_ack(c, ack);
 	else if (ack == c->snd_una && !s->len && !(s->flags & (TCP_SYN | TCP_FIN)) &&
@@ -476,6 +476,8 @@ static bool ack_in(struct tcp_conn *c, const struct tcp_seg *s)
 			if (c->persist) {
 				tcp_timer_rexmt_stop(c);
 				c->retries = 0;
+			} else if (c->rexmt_at) {
+				tcp_timer_rexmt_start(c); /* a shut-window probe's backoff ends */
 			}
 		}
 	}

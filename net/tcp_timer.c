@@ -170,6 +170,26 @@ static bool synchronized(enum tcp_state s)
 	return s != TCP_CLOSED && s != TCP_LISTEN && s != TCP_SYN_SENT && s != TCP_SYN_RECEIVED;
 }
 
+/*
+ * The retransmission timer went off with the peer's window shut and our
+ * data in flight.  tcp_output() would send nothing into the window, and
+ * the persist timer does not run while data is in flight, so this timer
+ * tests the window (RFC 9293 3.8.6.1: keep retransmitting to a zero
+ * window): the first unacknowledged segment goes again, as a probe.  It
+ * backs off like persist probes, and like theirs an answer (ack_in())
+ * clears the retries: a peer that answers may keep its window shut for
+ * as long as it likes, one that stays silent is given up on.
+ */
+static void shut_window_probe(struct tcp_conn *c)
+{
+	tcp_retransmit_first(c);
+	if (c->persist_shift < 16)
+		c->persist_shift++;
+	c->persist = false;
+	c->rexmt_at = time_ns() + persist_ns(c);
+	tcp_timer_update(c);
+}
+
 /* The retransmission timer went off: back off, collapse cwnd, go back to snd_una. */
 static void rexmt_fire(struct tcp_conn *c)
 {
@@ -206,18 +226,11 @@ static void rexmt_fire(struct tcp_conn *c)
 	c->dupacks = 0;
 	c->recover = c->snd_max;
 	c->snd_nxt = c->snd_una;
-	/*
-	 * A window the peer shut with our data still in flight: tcp_output()
-	 * sends nothing into it, and the persist timer never starts while this
-	 * one runs, so without a segment here the zero window would never be
-	 * tested and the connection would time out without a word.  RFC 9293
-	 * 3.8.6.1: keep retransmitting to a zero window; the answer carries the
-	 * window when it opens.
-	 */
-	if (!c->snd_wnd)
-		tcp_retransmit_first(c);
-	else
-		tcp_output(c);
+	if (!c->snd_wnd) {
+		shut_window_probe(c);
+		return;
+	}
+	tcp_output(c);
 	if (!c->rexmt_at)
 		tcp_timer_rexmt_start(c);
 }

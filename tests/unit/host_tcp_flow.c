@@ -136,38 +136,64 @@ KTEST(tcp_flow, unanswered_persist_probes_fail_the_connection)
 
 /*
  * The peer shrinks its window to nothing while our data is in flight (it
- * acknowledges the first segment with window 0).  The retransmission
- * timer, not the persist timer, is running then, and its expiry must still
- * send something into the zero window (RFC 9293 §3.8.6.1: a sender keeps
- * retransmitting to a zero window), or the peer's reopening is never
- * heard and the connection dies in silence.  Found by fuzz_tcp_states.
+ * acknowledges the first of three segments with window 0).  Then the
+ * retransmission timer, not the persist timer, is running, and its expiry
+ * must still send something into the zero window (RFC 9293 3.8.6.1: a
+ * sender keeps retransmitting to a zero window), or the peer's reopening
+ * is never heard; found by fuzz_tcp_states, where the connection died in
+ * silence.  Connects (*@c), sends three segments (the stream starts at
+ * *@at) and shuts the window after the first; false if that failed.
  */
+static bool shut_with_data_in_flight(struct ktest_ctx *kt, struct tcp_peer *p,
+				     struct tcp_conn **c, u32 *at)
+{
+	u8 data[3 * TN_MSS];
+
+	KT_CHECK_EQ_(tp_connect(p, c), 0, return false);
+	tcp_set_nodelay(*c, true);
+	*at = p->rcv_nxt;
+	tp_fill(data, sizeof(data), 23, 0);
+	KT_CHECK_EQ_(tcp_send(*c, data, sizeof(data), NS_S), (s64)sizeof(data), return false);
+	for (int i = 0; i < 3; i++)
+		KT_CHECK_EQ_(tp_take(p), true, return false);
+	KT_CHECK_EQ_(p->rcv_nxt, *at + sizeof(data), return false);
+	p->wnd = 0;
+	tp_send(p, TP_ACK, p->snd_nxt, *at + TN_MSS, NULL, 0);
+	KT_EXPECT_EQ(tp_info(*c).snd_wnd, 0);
+	return true;
+}
+
+/* The next probe of the shut window: the first unacknowledged segment again. */
+static bool shut_window_probe_came(struct ktest_ctx *kt, struct tcp_peer *p, u32 at, unsigned i)
+{
+	struct tp_seg s;
+
+	if (!tp_wait_seg(p, TN_TICK_MS * NS_MS, 2 * TN_RTO_MAX_MS * NS_MS, &s)) {
+		ktest_fail(kt, __FILE__, __LINE__, "probe %u of the shut window did not come", i);
+		return false;
+	}
+	KT_EXPECT(s.flags & TP_ACK);
+	KT_EXPECT(!(s.flags & (TP_RST | TP_SYN | TP_FIN)));
+	KT_EXPECT_EQ(s.seq, at + TN_MSS);
+	KT_EXPECT_EQ(s.len, TN_MSS);
+	return true;
+}
+
 KTEST(tcp_flow, zero_window_with_data_in_flight_is_still_probed)
 {
 	TCP_BEGIN();
 	struct tcp_conn *c;
-	struct tp_seg s;
-	u8 data[3 * TN_MSS];
 	u32 at;
 
-	KT_ASSERT_EQ(tp_connect(p, &c), 0);
-	tcp_set_nodelay(c, true);
-	at = p->rcv_nxt;
-	tp_fill(data, sizeof(data), 23, 0);
-	KT_ASSERT_EQ(tcp_send(c, data, sizeof(data), NS_S), (s64)sizeof(data));
-	for (int i = 0; i < 3; i++)
-		KT_ASSERT(tp_take(p));
-	KT_ASSERT_EQ(p->rcv_nxt, at + sizeof(data));
-	/* The first segment acknowledged, the window shut with two still out. */
-	p->wnd = 0;
-	tp_send(p, TP_ACK, p->snd_nxt, at + TN_MSS, NULL, 0);
-	KT_EXPECT_EQ(tp_info(c).snd_wnd, 0);
-	/* Something tests the window (well before the retries run out; it used to be silence). */
-	KT_ASSERT(tp_wait_seg(p, TN_TICK_MS * NS_MS, 2 * TN_RTO_MAX_MS * NS_MS, &s));
-	KT_EXPECT(s.flags & TP_ACK);
-	KT_EXPECT(!(s.flags & TP_RST));
-	KT_EXPECT_EQ(s.seq + (s.len ? 0 : 1), at + TN_MSS); /* from snd_una, or a probe below it */
-	/* The answer reopens the window; everything then goes and is acknowledged. */
+	KT_ASSERT(shut_with_data_in_flight(kt, p, &c, &at));
+	/* Answered (the window still shut), the probes go on past the retry limit. */
+	for (unsigned i = 1; i <= TN_DATA_RETRIES + 2; i++) {
+		KT_ASSERT(shut_window_probe_came(kt, p, at, i));
+		tp_send(p, TP_ACK, p->snd_nxt, at + TN_MSS, NULL, 0);
+	}
+	KT_EXPECT_EQ(tp_info(c).state, TCP_ESTABLISHED);
+	KT_EXPECT_EQ(tp_info(c).error, 0);
+	/* The answer that reopens the window: everything then goes and is acknowledged. */
 	p->wnd = 65535;
 	tp_sink_buffer(p, rxbuf, sizeof(rxbuf));
 	p->rcv_nxt = at + TN_MSS;
@@ -180,6 +206,31 @@ KTEST(tcp_flow, zero_window_with_data_in_flight_is_still_probed)
 	KT_EXPECT_EQ(p->rx_len, 2 * TN_MSS);
 	KT_EXPECT_EQ(tp_check(rxbuf, 2 * TN_MSS, 23, TN_MSS), 2 * TN_MSS);
 	drop_conn(p, c);
+	TCP_END();
+}
+
+KTEST(tcp_flow, unanswered_probes_of_a_window_shut_in_flight_fail_the_connection)
+{
+	TCP_BEGIN();
+	struct tcp_conn *c;
+	struct tp_seg s;
+	unsigned n = 0;
+	bool rst = false;
+	u32 at;
+
+	KT_ASSERT(shut_with_data_in_flight(kt, p, &c, &at));
+	while (!rst && tp_wait_seg(p, TN_TICK_MS * NS_MS, 2 * TN_RTO_MAX_MS * NS_MS, &s)) {
+		rst = s.flags & TP_RST;
+		if (!rst) {
+			KT_EXPECT_EQ(s.seq, at + TN_MSS); /* each a probe of the first segment */
+			n++;
+		}
+	}
+	/* Silence counts against TCP_DATA_RETRIES, as for persist probes. */
+	KT_EXPECT(rst);
+	KT_EXPECT_EQ(n, TN_DATA_RETRIES);
+	KT_EXPECT_EQ(tp_info(c).error, -ETIMEDOUT);
+	tcp_close(c);
 	TCP_END();
 }
 
