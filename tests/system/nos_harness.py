@@ -81,6 +81,7 @@ PR_SET_PDEATHSIG so it dies if the Python process is killed outright.
 
 import atexit
 import bisect
+import contextlib
 import ctypes
 import hashlib
 import json
@@ -118,7 +119,24 @@ DMESG_LINE_RE = re.compile(
     r"^\[(\d+):(\d+)\.(\d{6}):([A-Za-z_][A-Za-z0-9_.$]*)\] (.*)$")
 
 
+# ------------------------------------------------------------ servers ----
+
+@contextlib.contextmanager
+def serving(server, name="server"):
+    """Run @server (a socketserver, e.g. an http.server) in a daemon thread
+    for the body; then shut it down, close its socket and join the thread."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True, name=name)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
 # ------------------------------------------------------------- errors ----
+
 
 class NosError(Exception):
     """A harness check failed; the message carries the log path."""

@@ -330,14 +330,8 @@ def _lossy_guest(request):
     with rl.guest_behind_relay(iso, "tcp_lossy_guest", SEED) as (rig, relay, vm):
         vm.run("mkdir /ram")
         assert vm.run("mount ramfs /ram") == "mounted ramfs on /ram"
-        server = NsHttpServer(rig, rig.seg.gateway)
-        threading.Thread(target=server.serve_forever, daemon=True,
-                         name="ns-http").start()
-        try:
+        with nh.serving(NsHttpServer(rig, rig.seg.gateway), "ns-http") as server:
             yield rig, relay, vm, server, netbufs(vm)
-        finally:
-            server.shutdown()
-            server.server_close()
 
 
 @pytest.fixture

@@ -169,13 +169,8 @@ class Server(ThreadingHTTPServer):
 
 @pytest.fixture(scope="module")
 def server():
-    srv = Server()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join(10)
+    with nh.serving(Server(), "wget-http") as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
