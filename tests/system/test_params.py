@@ -5,7 +5,9 @@ Each case builds an ISO with its own command line (scripts/mkiso.sh, cached
 for the session) and boots it.  Unknown or malformed parameters must be
 reported in dmesg and otherwise ignored: the kernel still reaches a working
 prompt.  `selftest` runs the boot tests and leaves QEMU through
-isa-debug-exit: status 33 when everything passed, 35 otherwise.
+isa-debug-exit: status 33 when everything passed, 35 otherwise.  A long
+command line is read whole up to the kernel's 4 KiB copy, and a cut beyond
+that is reported, never silent.
 """
 
 import nos_harness as nh
@@ -57,3 +59,32 @@ def test_selftest_parameter_runs_boot_tests_and_exits(boot_vm):
     assert ok, "no boot test ran"
     assert not fail, f"failed boot tests: {fail}"
     assert code == EXIT_PASS, f"QEMU exit status {code}"
+
+
+def padded_command_line(length, last):
+    """Unknown words of 30 bytes each up to about @length bytes, then @last."""
+    words = [f"nos_test_pad{i:04d}=" + "x" * 12 for i in range(length // 30)]
+    line = " ".join(words) + " " + last
+    assert len(line) >= length - 30
+    return line
+
+
+def test_a_long_command_line_is_read_to_its_last_word(boot_vm):
+    """Hostile finding: a line past 1023 bytes used to be cut silently by the
+    Multiboot2 copy.  A 3000-byte line reaches the parser whole: its last
+    word is seen (and reported unknown), with no cut reported."""
+    vm = boot_vm(padded_command_line(3000, "nos_test_last"))
+    msgs = messages(vm, "params:")
+    assert any("unknown parameter 'nos_test_last' ignored" in m for m in msgs), msgs[-3:]
+    assert not [m for m in messages(vm, "mb2:") if "dropped" in m]
+
+
+def test_a_command_line_past_4_kib_is_cut_with_a_warning(boot_vm, nos_build):
+    """What does not fit the kernel's 4 KiB copy is dropped, and said so."""
+    line = padded_command_line(6000, "nos_test_last")
+    vm = boot_vm(line)
+    cut = [m for m in messages(vm, "mb2:") if "command line" in m]
+    assert cut == [f"mb2: the command line is {len(line)} bytes, only 4095 kept: "
+                   f"the last {len(line) - 4095} bytes are dropped"], cut
+    assert not any("nos_test_last" in m for m in messages(vm, "params:"))
+    assert vm.run("version").startswith(f"nos {nos_build.version}")
