@@ -213,7 +213,9 @@ static int nc_send(struct tcp_conn *c, const struct nc_args *a, u8 *buf)
 		if (got < 0)
 			return (int)got;
 		off += (u64)got;
-		if ((u64)got < n && task_interrupted())
+		/* Not only after a short send: a peer that reads as fast as we
+		 * write leaves room in the ring, and tcp_send() never waits. */
+		if (task_interrupted())
 			return -EINTR;
 	}
 	return 0;
@@ -239,6 +241,13 @@ static int nc_recv(struct sh *sh, struct tcp_conn *c, const struct nc_args *a, u
 		r->crc = crc32_update(r->crc, buf, (size_t)got);
 		if (!a->quiet && sh_write(sh, (const char *)buf, (size_t)got))
 			return sh_output_error(sh);
+		/*
+		 * tcp_recv() sees Ctrl-C only when it has to wait.  A peer that
+		 * sends faster than the console prints always has data waiting,
+		 * so without this look nc would print until the peer stopped.
+		 */
+		if (task_interrupted())
+			return -EINTR;
 	}
 }
 
