@@ -604,10 +604,26 @@ static int copy_data(struct sh *sh, struct vnode *s, struct vnode *d, const char
 	return rc;
 }
 
+/*
+ * A copy cut short (Ctrl-C, a full disk, a read error) is removed, as wget
+ * removes a partial download: a prefix of the source under the target's
+ * name would pass for the file.  The target was truncated before the copy
+ * began, so an old file of that name is lost either way.  The error already
+ * printed says what happened; only a failed removal adds a line.
+ */
+static void drop_partial(struct sh *sh, const char *dst)
+{
+	int rc = vfs_remove(dst);
+
+	if (rc)
+		fs_err(sh, dst, rc);
+}
+
 static int copy_file(struct sh *sh, const char *src, const char *dst)
 {
 	struct vnode *s, *d;
 	struct vfs_stat st;
+	bool partial = false;
 	int rc = vfs_open(src, 0, &s);
 
 	if (rc)
@@ -628,12 +644,16 @@ static int copy_file(struct sh *sh, const char *src, const char *dst)
 	if (vfs_same_file(s, d)) {
 		sh_printf(sh, "cp: %s and %s are the same file\n", src, dst);
 		rc = -EPERM;
+	} else if ((rc = vfs_truncate(d, 0))) {
+		rc = fs_err(sh, dst, rc);
 	} else {
-		rc = vfs_truncate(d, 0);
-		rc = rc ? fs_err(sh, dst, rc) : copy_data(sh, s, d, src, dst);
+		rc = copy_data(sh, s, d, src, dst);
+		partial = rc != 0;
 	}
 	vfs_close(d);
 	vfs_close(s);
+	if (partial)
+		drop_partial(sh, dst);
 	return rc;
 }
 
