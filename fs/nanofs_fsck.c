@@ -18,11 +18,17 @@
  * The walk keeps a to-do stack of directories (no recursion over the tree)
  * and one bit per inode and per data block it reached.
  *
+ * Reading every data block makes the check as long as the volume is full
+ * (minutes for a big disk), so it looks for Ctrl-C (task_interrupted())
+ * after each run of data blocks, at each directory entry and each bitmap
+ * block, and stops with -EINTR: it changed nothing, so nothing is undone.
+ *
  * Called without the volume mounted; takes the volume's mutex only through
  * the public calls it makes.
  */
 #include "fs/nanofs_priv.h"
 #include "kernel/printk.h"
+#include "kernel/sched.h"
 #include "lib/crc32.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -98,7 +104,7 @@ struct fsck {
 	u32 ntodo, todo_cap;
 	struct nameset names;
 	u8 *buf;                        /* NANOFS_IO_BLOCKS blocks for data checks */
-	int err;                        /* a failure that stops the check (-ENOMEM) */
+	int err;                        /* a failure that stops the check (-ENOMEM, -EINTR) */
 	/* the inode being walked */
 	u32 ino;
 	struct nanofs_inode in;
@@ -176,6 +182,14 @@ out:
 	return err;
 }
 
+/* Has the user stopped the check?  Then fk->err says so and the walk ends. */
+static bool stopped(struct fsck *fk)
+{
+	if (!fk->err && task_interrupted())
+		fk->err = -EINTR;
+	return fk->err != 0;
+}
+
 /* ------------------------------------------------------------ data blocks */
 
 static void flush_run(struct fsck *fk)
@@ -194,6 +208,7 @@ static void flush_run(struct fsck *fk)
 					fk->ino, (unsigned long long)fk->run_k[i], fk->run_blk[i]);
 	}
 	fk->nrun = 0;
+	stopped(fk);
 }
 
 static void queue_data(struct fsck *fk, u64 k, u32 blk, u32 crc)
@@ -229,6 +244,8 @@ static int walk_ptr(void *arg, u64 k, u32 blk, u32 crc, int level)
 	struct fsck *fk = arg;
 	struct nanofs *fs = fk->fs;
 
+	if (fk->err)
+		return fk->err;         /* stopped: end this inode's walk */
 	if (level < 0) {
 		problem(fk, "inode %u: indirect block %u (file blocks from %llu) unreadable", fk->ino,
 			blk, (unsigned long long)k);
@@ -262,6 +279,8 @@ static void check_blocks(struct fsck *fk, u32 ino, const struct nanofs_inode *in
 	fk->nrun = 0;
 	nanofs_bmap_walk(fk->fs, ino, in, walk_ptr, fk);
 	flush_run(fk);
+	if (fk->err)
+		return;                 /* the walk was cut short: counts mean nothing */
 	if (fk->counted != in->nblocks)
 		problem(fk, "inode %u: owns %llu blocks but records %llu", ino,
 			(unsigned long long)fk->counted, (unsigned long long)in->nblocks);
@@ -336,6 +355,8 @@ static int check_entry(void *arg, const char *name, u32 len, u32 ino, enum nanof
 	struct nanofs_inode in;
 	u32 dir = fk->cur_dir;
 
+	if (stopped(fk))
+		return 1;
 	if (nanofs_name_check(name, len))
 		problem(fk, "directory %u: entry for inode %u has a bad name", dir, ino);
 	else if (names_add(fk, name_hash(name, len)))
@@ -422,7 +443,7 @@ static void check_orphans(struct fsck *fk)
 	}
 	ino = st->orphan;
 	nanofs_brelse(fs, cb);
-	for (u64 n = 0; ino; n++) {
+	for (u64 n = 0; ino && !fk->err; n++) {
 		if (n >= fs->lay.inodes || ino >= fs->lay.inodes) {
 			problem(fk, "the orphan list is damaged (loops or leaves the inode table)");
 			return;
@@ -507,7 +528,7 @@ static void compare_map(struct fsck *fk, u64 start, u64 nblk, u64 nbits, u32 kin
 	struct map_cmp mc = { .fk = fk, .seen = seen, .nbits = nbits, .base = base,
 			      .kind = kind, .what = what };
 
-	for (u64 bi = 0; bi < nblk; bi++) {
+	for (u64 bi = 0; bi < nblk && !stopped(fk); bi++) {
 		struct nanofs_cbuf *cb;
 
 		mc.blk = start + bi;
@@ -566,7 +587,8 @@ int nanofs_fsck(const struct nanofs_dev *dev, void (*report)(void *arg, const ch
 		goto out_fs;
 	}
 	check_orphans(fk);
-	check_tree(fk);
+	if (!fk->err)
+		check_tree(fk);
 	if (!fk->err)
 		check_maps(fk);
 	err = fk->err;

@@ -359,7 +359,7 @@ static int walk_node(struct walk *w, u32 blk, int height, u64 base)
 	int err = w->fn(w->arg, base, blk, 0, height);
 
 	if (err)
-		return err;
+		return err < 0 ? err : 0;       /* > 0: do not follow this pointer */
 	if (!nanofs_in_data(w->fs, blk) || nanofs_bread(w->fs, blk, NANOFS_KIND_IND(height), &cb))
 		return w->fn(w->arg, base, blk, 0, -1);  /* unreadable: reported, skipped */
 	node = (struct nanofs_indirect *)cb->data;

@@ -216,7 +216,13 @@ int nanofs_orphan_push(struct nanofs *fs, u32 ino, struct nanofs_inode *in);
 int nanofs_orphan_cleanup(struct nanofs *fs);
 /* The state block (read, dirty) helpers. */
 int nanofs_state_get(struct nanofs *fs, struct nanofs_cbuf **cb, struct nanofs_state **st);
-/* Walk every mapped pointer of @in, in file order (fsck). */
+/*
+ * Walk every mapped pointer of @in, in file order (fsck).  @fn is called
+ * for each pointer with its level (0 data, 1.. an indirect block of that
+ * height, -1 an indirect block that cannot be read, whose subtree is
+ * skipped) and returns 0 to go on, > 0 for an indirect pointer not to be
+ * followed (the walk goes on after it), < 0 to end the walk with that value.
+ */
 typedef int (*nanofs_walk_fn)(void *arg, u64 k, u32 blk, u32 crc, int level);
 int nanofs_bmap_walk(struct nanofs *fs, u32 ino, const struct nanofs_inode *in,
 		     nanofs_walk_fn fn, void *arg);

@@ -527,6 +527,10 @@ static int cmd_fsck(struct sh *sh, int argc, char **argv)
 		return rc;
 	n = nanofs_fsck(&d.dev, fsck_line, &out, false);
 	nv_disk_close(&d);
+	if (n == -EINTR) {
+		sh_printf(sh, "fsck: %s: interrupted, not checked to the end\n", argv[1]);
+		return n;
+	}
 	if (n < 0) {
 		sh_printf(sh, "fsck: %s: cannot check: %s\n", argv[1], errno_name(n));
 		return n == -EINVAL ? -EPERM : n;

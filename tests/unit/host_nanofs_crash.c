@@ -487,3 +487,52 @@ KTEST(nanofs_crash, journal_image_over_file_data_is_reported)
 	free(data);
 	ramdev_free(r);
 }
+
+/*
+ * fsck's walk of a file's pointers: an indirect pointer outside the data
+ * region is reported and not followed, and the walk goes on with the rest
+ * of the file.  (It used to end there: every block under the file's later
+ * trees went unwalked, and was reported again as "leaked".)  A sparse file
+ * with one block under its single-indirect tree and one under its
+ * double-indirect tree; the first tree's pointer is bent to a metadata
+ * block.  What is lost is exactly that tree: its node and its data block.
+ */
+KTEST(nanofs_crash, a_bad_indirect_pointer_hides_nothing_after_it)
+{
+	const u64 in_ind1 = NANOFS_NDIRECT, in_ind2 = NANOFS_NDIRECT + NANOFS_PTRS_PER_BLOCK;
+	struct ramdev *r = ramdev_new(256);
+	u8 block[NANOFS_BSIZE];
+	struct nanofs_inode *in;
+	struct nanofs_layout l;
+	struct nanofs *fs;
+	struct fsck_grep bad = { .want = "outside the data region" };
+	struct fsck_grep leaked = { .want = "owned by nothing (leaked)" };
+	u32 ino;
+
+	KT_ASSERT(r);
+	memset(block, 0x5A, sizeof(block));
+	KT_ASSERT_EQ(nanofs_layout_compute(256, 0, &l), 0);
+	KT_ASSERT_EQ(ramdev_format(r), 0);
+	KT_ASSERT_EQ(nanofs_mount(&r->dev, false, &fs), 0);
+	KT_ASSERT_EQ(nanofs_create(fs, nanofs_root(fs), "f", 1, NANOFS_FILE, &ino), 0);
+	KT_ASSERT_EQ(nanofs_write(fs, ino, in_ind1 * NANOFS_BSIZE, block, NANOFS_BSIZE),
+		     NANOFS_BSIZE);
+	KT_ASSERT_EQ(nanofs_write(fs, ino, in_ind2 * NANOFS_BSIZE, block, NANOFS_BSIZE),
+		     NANOFS_BSIZE);
+	KT_ASSERT_EQ(nanofs_unmount(fs), 0);
+	KT_ASSERT_EQ(ramdev_fsck(r), 0);
+	/* no journal image of the inode's block to be replayed over the edit */
+	memset(r->mem + (size_t)l.journal_start * NANOFS_BSIZE, 0, NANOFS_BSIZE);
+
+	in = (struct nanofs_inode *)(r->mem + (l.itable_start + ino / 16) * NANOFS_BSIZE +
+				     (ino % 16) * NANOFS_INODE_SIZE);
+	KT_ASSERT(in->ind[0] && in->ind[1]);
+	in->ind[0] = l.itable_start;    /* metadata, not data */
+	in->crc = nanofs_inode_crc(ino, in);
+
+	KT_EXPECT(nanofs_fsck(&r->dev, fsck_grep_line, &bad, false) > 0);
+	KT_EXPECT_EQ(bad.matches, 1);
+	KT_EXPECT(nanofs_fsck(&r->dev, fsck_grep_line, &leaked, false) > 0);
+	KT_EXPECT_EQ(leaked.matches, 2);        /* the bent tree's node and data block */
+	ramdev_free(r);
+}
