@@ -97,6 +97,10 @@ Peers and tools
   `random_loss(0, 0)` removes it, `with rig.losing(...):` does both, and
   close() removes it too.  (The bridge family works on this kernel; for
   delay, reordering, duplication and corruption see net_relay.py.)
+- `rig.mute_port(port, proto)` drops every datagram or segment to that port
+  of the rig's own stack (e.g. 53: dnsmasq's DNS goes silent, and no error
+  comes back), counted (`muted_count()`); `mute_port(None)` removes it,
+  `with rig.muting(port):` does both, and close() removes it too.
 
 Using it from a test
 --------------------
@@ -174,6 +178,7 @@ NEEDED_TOOLS = ("ip", "dnsmasq", "ping", "nft")
 NS_PREFIX = "nosrig-"
 LOSS_TABLE = "nosrig_loss"   # random_loss()'s nftables table (bridge family)
 LOSS_COUNTERS = ("to_seen", "to_dropped", "from_seen", "from_dropped")
+MUTE_TABLE = "nosrig_mute"   # mute_port()'s nftables table (inet family)
 READY_PROBE = "ready.probe"  # the name the rig asks to see dnsmasq is up
 CLONE_NEWNET = 0x40000000
 
@@ -728,6 +733,7 @@ class NetRig:
         self._octets = []
         self._dropping = False
         self._losing = False
+        self._muted = False
 
     # --------------------------------------------------- lifecycle ----
 
@@ -775,6 +781,9 @@ class NetRig:
         if self._losing and self.ns.created:
             self.exec(["nft", "delete", "table", "bridge", LOSS_TABLE], check=False)
             self._losing = False
+        if self._muted and self.ns.created:
+            self.exec(["nft", "delete", "table", "inet", MUTE_TABLE], check=False)
+            self._muted = False
         for seg in self.segments:
             for tap in seg.taps:
                 self.ns.ip("link", "del", tap, check=False)
@@ -948,6 +957,41 @@ class NetRig:
                         f"policy accept; {rules} }}\n" for hook, rules in hooks.items())
         self.exec(["nft", "-f", "-"], input=f"table bridge {LOSS_TABLE} {{\n{body}}}\n")
         self._losing = True
+
+    def mute_port(self, port, proto="udp"):
+        """Drop every @proto ("udp" or "tcp") packet to @port that the
+        rig's own stack receives (the bridges' addresses: dnsmasq, say),
+        silently: the service seems down and no ICMP error says so.  None
+        removes the rule.  Counted: muted_count()."""
+        if self._muted:
+            self.exec(["nft", "delete", "table", "inet", MUTE_TABLE])
+            self._muted = False
+        if port is None:
+            return
+        if proto not in ("udp", "tcp") or not 0 < int(port) < 65536:
+            raise ValueError(f"cannot mute {proto} port {port!r}")
+        self.exec(["nft", "-f", "-"], input=(
+            f"table inet {MUTE_TABLE} {{\n  chain mute_input {{ type filter hook input "
+            f"priority 0; policy accept; {proto} dport {int(port)} counter drop; }}\n}}\n"))
+        self._muted = True
+
+    @contextlib.contextmanager
+    def muting(self, port, proto="udp"):
+        self.mute_port(port, proto)
+        try:
+            yield self
+        finally:
+            self.mute_port(None)
+
+    def muted_count(self):
+        """Packets mute_port() has dropped so far; RigError when none is set."""
+        if not self._muted:
+            raise RigError("no mute_port() rule is installed")
+        out = self.exec(["nft", "list", "table", "inet", MUTE_TABLE]).stdout
+        m = re.search(r"counter packets (\d+)", out)
+        if not m:
+            raise RigError(f"no counter in the mute table:\n{out}")
+        return int(m.group(1))
 
     def loss_counters(self):
         """The random_loss() counters: {"to": {"seen": n, "dropped": n},

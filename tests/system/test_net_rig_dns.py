@@ -12,6 +12,11 @@ bridge, dnsmasq hands out 2-minute leases and answers only the rig's names.
     CNAME chain (each link in order), and of a missing name: NXDOMAIN, from
     a single query in dnsmasq's log (a timeout would have retried).
   - `ping <name>`: resolved through the same server, then answered.
+  - Ctrl-C during an nslookup that the server does not answer (the rig
+    drops every datagram to port 53: `rig.muting(53)`): the prompt comes
+    back at once with "^C" and nothing else — no "timed out", which the
+    lookup would print after its 5 s had it ignored the byte; once the
+    server answers again, so does nslookup.
 
 Without root these skip ("needs root"), as every rig test does.
 """
@@ -23,6 +28,11 @@ import pytest
 
 import nos_harness as nh
 import net_rig as nr
+
+CTRL_C = b"\x03"
+# How long the prompt may take to come back after Ctrl-C (as in
+# test_interrupt.py): far more than delivery needs.
+BACK_IN = 12.0
 
 NAMES = {"peer.nos.test": 1, "far.nos.test": "10.9.8.7"}
 CNAMES = {"alias.nos.test": "peer.nos.test", "chain.nos.test": "alias.nos.test"}
@@ -114,3 +124,27 @@ def test_ping_by_name(rig_vm):
     assert m and m.groups() == ("3", "3"), out
     # The name went into the cache: `dnsflush` reports it.
     assert re.fullmatch(r"dns: cache flushed \([1-9]\d* entr(y|ies)\)", vm.run("dnsflush"))
+
+
+def test_nslookup_is_interrupted_while_the_server_is_silent(rig_vm):
+    """Queries dropped on their way to dnsmasq: Ctrl-C ends the wait with
+    nothing printed but "^C" (a lookup that ignored it would say "timed out"
+    after its 5 s); the query was sent (the drop counter), dnsmasq never saw
+    it, and with the rule gone the same lookup is answered."""
+    rig, vm = rig_vm
+    seg = rig.seg
+    with rig.muting(53):
+        vm.send("nslookup peer.nos.test\r")
+        begin = vm.wait_for(r"nslookup peer\.nos\.test\r\n").end()
+        # The first of DNS_TRIES sends waits 20% of DNS_TIMEOUT_NS (1 s):
+        # let it go and the next start, then press Ctrl-C.
+        time.sleep(1.5)
+        vm.send(CTRL_C)
+        prompt = vm.wait_prompt(BACK_IN * nh.timeout_scale())
+        out = vm.since(begin)[:prompt.start(1) - begin].replace("\r\n", "\n")
+        assert out == "^C\n", f"nslookup was not interrupted: {out!r}"
+        assert rig.muted_count() >= 1, "no query reached the rig"
+    assert not queries_for(seg, "peer.nos.test"), seg.dns_queries()
+    out = vm.run("nslookup peer.nos.test")
+    assert f"address: {seg.gateway}" in out, out
+    assert queries_for(seg, "peer.nos.test"), seg.dns_queries()
